@@ -1,0 +1,3 @@
+from tinyperf.runner.cli import main
+
+raise SystemExit(main())

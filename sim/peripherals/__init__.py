@@ -1,0 +1,1 @@
+"""tinyperf.sim.peripherals"""
