@@ -1,0 +1,1 @@
+"""Backends the runner drives a device under test through: in-process simulated board, serial port."""
