@@ -79,6 +79,9 @@ class BoardContext(Protocol):
     def peripheral(self, name: str) -> "Peripheral":
         """Another peripheral of the board, by its platform name ("RCC", "GPIOG")."""
 
+    # Optional members a model uses when present (getattr): `board` or `platform` (the platforms.Board),
+    # `strict` (bool), `flash_config_changed(latency, prften, icen, dcen)`.
+
 
 class Peripheral:
     """Base class: register storage, access rules, name lookup, tracing. Subclasses set REGISTERS and may
@@ -99,6 +102,8 @@ class Peripheral:
         self.on_write: dict[str, Callable[[int, int], int | None]] = {}
         self.trace = False
         self._warned: set[int] = set()
+        self._warned_kinds: set[str] = set()
+        self._rcc_model = None
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -119,8 +124,38 @@ class Peripheral:
     def __setitem__(self, name: str, value: int) -> None:
         self.values[name] = value & 0xFFFF_FFFF
 
+    # -- peripheral clock gating (RCC xxxENR) --------------------------------------------------------------
+    def clock_enabled(self) -> bool:
+        """True when the RCC enable bit named by the platform's `enable` is set (or there is none). As on
+        silicon, a peripheral whose bus clock is off reads 0 and ignores writes."""
+        enable = self.spec.enable
+        if not enable:
+            return True
+        rcc = self._rcc_model
+        if rcc is None:
+            try:
+                rcc = self.ctx.peripheral("RCC")
+            except Exception:  # a context with no RCC model: everything is clocked
+                rcc = False
+            self._rcc_model = rcc
+        if rcc is False:
+            return True
+        return bool(rcc.values.get(enable["reg"], 0) >> enable["bit"] & 1)
+
+    def _gated(self, offset: int, kind: str) -> bool:
+        if self.clock_enabled():
+            return False
+        if "clock" not in self._warned_kinds:
+            self._warned_kinds.add("clock")
+            log.warning("[%s] %s of %s with its clock off (RCC_%s bit %d = 0): ignored as on silicon; "
+                        "the firmware must enable the peripheral clock first", self.name, kind,
+                        self.name_of(offset), self.spec.enable["reg"], self.spec.enable["bit"])
+        return True
+
     # -- the bus interface ------------------------------------------------------------------------------
     def read(self, offset: int, size: int) -> int:
+        if self.spec.enable and self._gated(offset, "read"):
+            return 0
         word_offset = offset & ~3
         reg = self.regs_by_offset.get(word_offset)
         if reg is None:
@@ -138,6 +173,8 @@ class Peripheral:
         return value
 
     def write(self, offset: int, size: int, value: int) -> None:
+        if self.spec.enable and self._gated(offset, "write"):
+            return
         word_offset = offset & ~3
         reg = self.regs_by_offset.get(word_offset)
         if reg is None:
@@ -184,6 +221,17 @@ class Peripheral:
     def name_of(self, offset: int) -> str:
         reg = self.regs_by_offset.get(offset & ~3)
         return reg.name if reg else f"+0x{offset:03x}"
+
+
+def board_of(ctx: BoardContext):
+    """The platform description (`tinyperf.platforms.Board`) a model sits on: `ctx.board` or
+    `ctx.platform` when the board context has one, else the default board."""
+    from tinyperf.platforms import Board, load_board
+    for attr in ("board", "platform"):
+        board = getattr(ctx, attr, None)
+        if isinstance(board, Board):
+            return board
+    return load_board()
 
 
 # model name (as written in platforms/*.yaml) -> class; filled by `register_model`.

@@ -1,0 +1,121 @@
+/* Cortex-M4 DSP instructions used by firmware/kernels/m4, with portable C fallbacks of identical
+ * semantics so the same kernel sources build and test on the host.
+ *   tp_smlad(a, b, acc)   acc + a.lo16 * b.lo16 + a.hi16 * b.hi16      (SMLAD, wraps mod 2^32)
+ *   tp_sxtb16(x)          bytes 0 and 2 of x sign-extended to two int16 (SXTB16)
+ *   tp_sxtb16_ror8(x)     bytes 1 and 3 of x sign-extended to two int16 (SXTB16 x, ROR #8)
+ *   tp_sadd16(a, b)       two int16 additions, each wrapping            (SADD16)
+ *   tp_smlabb(a, b, acc)  acc + a.lo16 * b.lo16                        (SMLABB, wraps)
+ *   tp_smlatt(a, b, acc)  acc + a.hi16 * b.hi16                        (SMLATT, wraps)
+ *   tp_read_s8x4(p)       4 bytes at p (any alignment) as one word, little-endian
+ *   tp_read_s16x2(p)      2 int16 at p (2-byte aligned) as one word, little-endian
+ * (__builtin_memcpy so the reads stay inline under -ffreestanding / -fno-builtin)
+ */
+#ifndef TP_DSP_H
+#define TP_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+
+static inline int32_t tp_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tp_sxtb16(int32_t x)
+{
+    int32_t r;
+    __asm__ ("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int32_t tp_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__ ("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline int32_t tp_sadd16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__ ("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t tp_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tp_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+#else
+
+static inline int32_t tp_lo16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
+static inline int32_t tp_hi16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x >> 16); }
+static inline int32_t tp_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
+}
+
+static inline int32_t tp_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    const int64_t sum = (int64_t)acc + (int64_t)tp_lo16(a) * tp_lo16(b) + (int64_t)tp_hi16(a) * tp_hi16(b);
+    return (int32_t)(uint32_t)(uint64_t)sum;
+}
+
+static inline int32_t tp_sxtb16(int32_t x)
+{
+    const uint32_t u = (uint32_t)x;
+    return tp_pack16((int8_t)(uint8_t)(u & 0xFFu), (int8_t)(uint8_t)((u >> 16) & 0xFFu));
+}
+
+static inline int32_t tp_sxtb16_ror8(int32_t x)
+{
+    const uint32_t u = (uint32_t)x;
+    return tp_pack16((int8_t)(uint8_t)((u >> 8) & 0xFFu), (int8_t)(uint8_t)(u >> 24));
+}
+
+static inline int32_t tp_sadd16(int32_t a, int32_t b)
+{
+    return tp_pack16(tp_lo16(a) + tp_lo16(b), tp_hi16(a) + tp_hi16(b));
+}
+
+static inline int32_t tp_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tp_lo16(a) * tp_lo16(b)));
+}
+
+static inline int32_t tp_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tp_hi16(a) * tp_hi16(b)));
+}
+
+#endif
+
+static inline int32_t tp_read_s8x4(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return (int32_t)v;
+}
+
+static inline int32_t tp_read_s16x2(const int16_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return (int32_t)v;
+}
+
+#endif

@@ -1,0 +1,91 @@
+"""Peripheral space: Unicorn MMIO windows (uc.mmio_map) dispatching to the peripheral models.
+
+Only peripheral address ranges are MMIO; memory stays plain host memory with no hooks (memory hooks
+over SRAM made an IT block's state go stale in Unicorn, see issue 2). Two windows cover the STM32's
+peripheral space and the Cortex-M private peripheral bus [ARMv7-M ARM B3.1, RM0432 2.2.2]:
+
+    0x40000000-0x5FFFFFFF   APB1/APB2/AHB1/AHB2 peripherals
+    0xE0000000-0xE00FFFFF   PPB: ITM, DWT, FPB, SCS, TPIU, DBGMCU
+
+An access to an address of a window no model answers reads 0 and is logged once per address with the
+PC; with `strict` it raises BusFault (a SimError: the run stops with a report). A peripheral outside
+these windows gets a window of its own.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from typing import Callable
+
+from unicorn import Uc
+from unicorn.arm_const import UC_ARM_REG_PC
+
+from tinyperf.errors import BusFault
+from tinyperf.sim.peripherals.base import Peripheral
+
+log = logging.getLogger("tinyperf.sim.bus")
+
+WINDOWS = ((0x40000000, 0x20000000), (0xE0000000, 0x00100000))
+PAGE = 0x400
+
+
+class Bus:
+    """Routes MMIO accesses to peripherals by address. `trace` logs every access."""
+
+    def __init__(self, uc: Uc, peripherals: list[Peripheral], strict: bool = False,
+                 on_error: Callable[[BaseException], None] | None = None):
+        self.uc = uc
+        self.strict = strict
+        self.trace = False
+        self.on_error = on_error
+        self.peripherals = sorted(peripherals, key=lambda p: p.spec.base)
+        self._bases = [p.spec.base for p in self.peripherals]
+        self._warned: set[int] = set()
+        self.accesses = 0
+        for p in self.peripherals:
+            if not any(b <= p.spec.base and p.spec.base + p.spec.size <= b + s for b, s in WINDOWS):
+                raise BusFault(f"peripheral {p.name} at 0x{p.spec.base:08x} is outside the peripheral windows")
+        for base, size in WINDOWS:
+            uc.mmio_map(base, size, self._read, base, self._write, base)
+
+    def find(self, address: int) -> Peripheral | None:
+        i = bisect.bisect_right(self._bases, address) - 1
+        if i >= 0:
+            p = self.peripherals[i]
+            if address < p.spec.base + p.spec.size:
+                return p
+        return None
+
+    # Unicorn MMIO callbacks: offset is relative to the window base (user data).
+    def _read(self, uc: Uc, offset: int, size: int, window: int) -> int:
+        address = window + offset
+        p = self.find(address)
+        if p is None:
+            return self._unmodelled(address, size, None)
+        value = p.read(address - p.spec.base, size)
+        if self.trace:
+            log.info("R %-8s 0x%08x (%d) = 0x%x", p.name, address, size, value)
+        return value
+
+    def _write(self, uc: Uc, offset: int, size: int, value: int, window: int) -> None:
+        address = window + offset
+        p = self.find(address)
+        if p is None:
+            self._unmodelled(address, size, value)
+            return
+        if self.trace:
+            log.info("W %-8s 0x%08x (%d) = 0x%x", p.name, address, size, value)
+        p.write(address - p.spec.base, size, value)
+
+    def _unmodelled(self, address: int, size: int, value: int | None) -> int:
+        pc = self.uc.reg_read(UC_ARM_REG_PC)
+        kind = "read" if value is None else f"write of 0x{value:x}"
+        if self.strict:
+            raise BusFault(f"{kind} ({size} bytes) at 0x{address:08x}, where no peripheral is modelled, "
+                           f"from PC=0x{pc:08x} (--strict); without --strict it reads as 0")
+        if address not in self._warned:
+            self._warned.add(address)
+            log.warning("unmodelled %s (%d bytes) at 0x%08x from PC=0x%08x: reads as 0", kind, size,
+                        address, pc)
+        return 0

@@ -1,0 +1,268 @@
+"""CycleCounter: the Cortex-M4 cycle model attached to a Unicorn engine, accounted in native code.
+
+Lifecycle (the run loop's view):
+ 1. `counter = CycleCounter(uc, board)` after the engine is created (memory may be loaded later;
+    call `counter.rescan()` after loading code so divide instructions get their operand hooks).
+ 2. Per slice: `counter.set_deadline(cycle)`, then `counter.emu_start(begin, until)` (uc.emu_start plus
+    bookkeeping; if you call `uc.emu_start` yourself, call `counter.sync(faulted=...)` right after it).
+    Emulation stops at the first block boundary where `cycles >= deadline`, after a block that can
+    unmask interrupts while `irq_waiting` is set, or after a WFI/WFE block (`stop_reason` says which).
+ 3. Read `counter.cycles` (HCLK cycles, exact: the instructions that executed) and `instructions`;
+    account exception entry/return or skipped sleep with `counter.add(cycles, kind)`.
+No Python runs per block: the UC_HOOK_BLOCK callback is C (native/tp_counter.c); Python is called once
+per newly seen block to decode it with capstone (classify.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Any
+
+import numpy as np
+import unicorn
+from unicorn import arm_const
+from unicorn.unicorn_py3.unicorn import uclib
+
+from tinyperf.errors import SimError
+from tinyperf.sim.timing.classify import BlockDecoder, Flags
+from tinyperf.sim.timing.model import MemoryConfig, TimingModel, load_timing_model
+from tinyperf.sim.timing.native_build import load_native
+
+log = logging.getLogger("tinyperf.sim.timing")
+
+MISS_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_uint32)
+
+STOP_REASONS = {0: None, 1: "deadline", 2: "irq_window", 3: "wfi", 4: "error"}
+_G = {name: i for i, name in enumerate(
+    ("cycles", "instructions", "stop_reason", "fetch_stall", "data_stall", "branch_cycles",
+     "div_cycles", "bus_stall", "ic_hits", "ic_misses", "dc_hits", "dc_misses", "flash_reads",
+     "taken_branches", "extra_cycles", "nblocks", "last_flags", "error", "partial_cycles",
+     "partial_insns", "deadline", "pending"))}
+
+
+def _fn_ptr(fn: Any) -> int:
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+class CycleCounter:
+    """HCLK cycle and instruction counts of the code Unicorn executes, per the Cortex-M4 TRM timings and
+    the STM32L4R5 flash/ART model (`model`: a TimingModel, or "unit" for 1 cycle per instruction)."""
+
+    def __init__(self, uc: unicorn.Uc, board: Any = None, model: TimingModel | str | None = None):
+        self.uc = uc
+        self.board = board
+        self.model = load_timing_model(model, board)
+        self._lib = load_native()
+        self._decoder = BlockDecoder(uc, self.model)
+        self._error: BaseException | None = None
+        self._miss_cb = MISS_CFUNC(self._on_miss)       # keep a reference: C holds the pointer
+        self._st = ctypes.c_void_p(self._lib.tp_new(
+            uc._uch.value, _fn_ptr(uclib.uc_emu_stop), _fn_ptr(uclib.uc_reg_read),
+            _fn_ptr(self._miss_cb), arm_const.UC_ARM_REG_PC))
+        self._extra: dict[str, int] = {}
+        self._hooks: list[int] = []
+        self._div_addrs: set[int] = set()
+        self._in_emu = False
+        self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
+        for lo, hi in self.model.flash_ranges:
+            self._hook_add(unicorn.UC_HOOK_MEM_READ, self._lib.tp_mem_hook, lo, hi - 1)
+        self.memory = self.model.memory_reset
+        self._apply_memory()
+        self.rescan()
+
+    # ------------------------------------------------------------------ engine plumbing
+    def _hook_add(self, htype: int, fn: Any, begin: int, end: int) -> None:
+        handle = ctypes.c_size_t()
+        err = uclib.uc_hook_add(self.uc._uch, ctypes.byref(handle), htype, _fn_ptr(fn), self._st,
+                                ctypes.c_uint64(begin), ctypes.c_uint64(end))
+        if err != 0:
+            raise SimError(f"uc_hook_add(type {htype}, {begin:#x}..{end:#x}) failed: "
+                           f"{uclib.uc_strerror(err).decode()}")
+        self._hooks.append(handle.value)
+
+    def _on_miss(self, address: int, size: int) -> int:
+        try:
+            blk = self._decoder.decode(address, size)
+            n = len(blk.offsets)
+            off = (ctypes.c_uint16 * max(n, 1))(*blk.offsets)
+            cost = (ctypes.c_uint32 * max(n, 1))(*blk.costs)
+            lines = (ctypes.c_uint32 * max(len(blk.line_cycles), 1))(*blk.line_cycles)
+            self._lib.tp_define_block(self._st, address, size, n, off, cost, int(blk.flags),
+                                      blk.taken_penalty, blk.mem_accesses, len(blk.line_cycles), lines)
+            for d in blk.divides:
+                self._add_div(*d)
+            return 0
+        except BaseException as exc:   # noqa: BLE001 - reported after emu_start returns
+            self._error = exc
+            return -1
+
+    def _add_div(self, addr: int, rn: int, rm: int, signed: bool) -> None:
+        if addr in self._div_addrs:
+            return
+        self._div_addrs.add(addr)
+        self._lib.tp_add_div(self._st, addr, rn, rm, int(signed))
+        self._hook_add(unicorn.UC_HOOK_CODE, self._lib.tp_div_hook, addr, addr)
+
+    def rescan(self) -> int:
+        """Find divide instructions in the mapped flash and hook them (operand-dependent cycles). Call it
+        after loading code; a divide found only when its block first runs is hooked from then on, its
+        first executions cost the minimum (logged). Returns the number of divides hooked."""
+        found = 0
+        for lo, hi in self.model.flash_ranges[:1]:
+            try:
+                data = bytes(self.uc.mem_read(lo, hi - lo))
+            except unicorn.UcError:
+                continue
+            for addr, rn, rm, signed in self._decoder.scan_divides(lo, data):
+                self._add_div(addr, rn, rm, signed)
+                found += 1
+        return found
+
+    # ------------------------------------------------------------------ run loop API
+    def set_deadline(self, cycle: int) -> None:
+        """Stop emulation at the first block boundary where cycles >= cycle (absolute HCLK cycles)."""
+        self._lib.tp_set_deadline(self._st, max(0, min(int(cycle), 2**64 - 1)))
+
+    @property
+    def irq_waiting(self) -> bool:
+        return bool(self._irq_waiting) if hasattr(self, "_irq_waiting") else False
+
+    @irq_waiting.setter
+    def irq_waiting(self, on: bool) -> None:
+        """When set, stop at the block boundary after a block that can unmask interrupts (CPSIE/CPSID,
+        MSR PRIMASK/BASEPRI/BASEPRI_MAX/FAULTMASK/CONTROL): stop_reason "irq_window"."""
+        self._irq_waiting = bool(on)
+        self._lib.tp_set_irq_waiting(self._st, int(on))
+
+    def set_stop_on_wfi(self, on: bool) -> None:
+        """Stop after blocks containing WFI/WFE (stop_reason "wfi"); on by default."""
+        self._lib.tp_set_stop_on_wfi(self._st, int(on))
+
+    def emu_start(self, begin: int, until: int = 0, timeout: int = 0, count: int = 0) -> None:
+        """uc.emu_start plus bookkeeping: after it returns (or raises UcError for a fault) `cycles`
+        and `instructions` count exactly the executed instructions and PC is the next one to run."""
+        self._lib.tp_begin(self._st)
+        self._error = None
+        faulted = False
+        self._in_emu = True
+        try:
+            self.uc.emu_start(begin, until, timeout, count)
+        except unicorn.UcError:
+            faulted = True
+            raise
+        finally:
+            self._in_emu = False
+            self.sync(faulted)
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise SimError(f"cycle model could not decode a block: {err!r}") from err
+
+    def begin(self) -> None:
+        """Call before uc.emu_start when not using counter.emu_start (clears the stop reason)."""
+        self._lib.tp_begin(self._st)
+
+    def sync(self, faulted: bool = False) -> None:
+        """Charge the block that was running when emu_start returned, up to the PC (faulted: the
+        instruction at PC raised a fault and did not complete). Idempotent."""
+        pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
+        self._lib.tp_sync(self._st, pc & ~1, int(faulted))
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the native hook stopped the last emu_start: "deadline", "irq_window", "wfi", "error" or
+        None (stopped by something else: until address, fault, count, emu_stop from a callback)."""
+        return STOP_REASONS[int(self._lib.tp_get(self._st, _G["stop_reason"]))]
+
+    @property
+    def last_block_flags(self) -> Flags:
+        """Flags of the last block that completed (Flags.WFI: the core is sleeping)."""
+        return Flags(int(self._lib.tp_get(self._st, _G["last_flags"])))
+
+    @property
+    def cycles(self) -> int:
+        """HCLK cycles so far. Inside emulation (MMIO callbacks) counts the running block up to the PC."""
+        if self._in_emu:
+            pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
+            return int(self._lib.tp_cycles_at(self._st, pc & ~1))
+        return int(self._lib.tp_get(self._st, _G["cycles"]))
+
+    @property
+    def instructions(self) -> int:
+        """Instructions completed (those of a block cut short by a fault count up to the PC)."""
+        return int(self._lib.tp_get(self._st, _G["instructions"]))
+
+    def add(self, cycles: int, kind: str = "exception") -> None:
+        """Account cycles the run loop models itself (exception entry/return, sleep skipped to an event)."""
+        if cycles < 0:
+            raise ValueError(f"add(): cycles must be >= 0, got {cycles}")
+        self._lib.tp_add(self._st, int(cycles))
+        self._extra[kind] = self._extra.get(kind, 0) + int(cycles)
+
+    # ------------------------------------------------------------------ memory system
+    def flash_config_changed(self, latency: int, prften: bool, icen: bool, dcen: bool) -> None:
+        """FLASH_ACR written: LATENCY wait states, prefetch, instruction and data cache enables."""
+        self.memory = MemoryConfig(int(latency), bool(prften), bool(icen), bool(dcen))
+        self._apply_memory()
+
+    def reset_caches(self, icache: bool = True, dcache: bool = True) -> None:
+        """FLASH_ACR.ICRST/DCRST: empty the ART caches."""
+        self._lib.tp_reset_caches(self._st, int(icache), int(dcache))
+
+    def _apply_memory(self) -> None:
+        m, art = self.memory, self.model.art
+        self._lib.tp_set_memory(self._st, m.latency, int(m.prften), int(m.icen), int(m.dcen),
+                                art.icache_lines, art.dcache_lines, art.line_bytes.bit_length() - 1,
+                                art.dline_bytes.bit_length() - 1, self.model.sram_bus_penalty,
+                                self.model.refill_unaligned_wide)
+
+    # ------------------------------------------------------------------ statistics
+    def stat(self, name: str) -> int:
+        """One native counter by name (fetch_stall, data_stall, branch_cycles, div_cycles, bus_stall,
+        ic_hits, ic_misses, dc_hits, dc_misses, flash_reads, taken_branches, extra_cycles, nblocks)."""
+        return int(self._lib.tp_get(self._st, _G[name]))
+
+    def block_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(addresses, sizes, completed executions) of every block seen, as numpy arrays."""
+        n = self.stat("nblocks")
+        addr = np.zeros(n, np.uint32)
+        size = np.zeros(n, np.uint32)
+        execs = np.zeros(n, np.uint64)
+        as_p = lambda a, t: a.ctypes.data_as(ctypes.POINTER(t))  # noqa: E731
+        self._lib.tp_block_stats(self._st, n, as_p(addr, ctypes.c_uint32), as_p(size, ctypes.c_uint32),
+                                 as_p(execs, ctypes.c_uint64))
+        return addr, size, execs
+
+    def block_info(self, address: int, size: int):
+        """The decoded block (classify.DecodedBlock) at (address, size), from the decoder's cache."""
+        return self._decoder.decode(address, size)
+
+    def snapshot(self) -> dict:
+        """cycles, instructions, memory-system counters, cycles by instruction class and add() kinds."""
+        snap = {"cycles": self.cycles, "instructions": self.instructions}
+        for name in ("fetch_stall", "data_stall", "branch_cycles", "div_cycles", "bus_stall", "ic_hits",
+                     "ic_misses", "dc_hits", "dc_misses", "flash_reads", "taken_branches"):
+            snap[name] = self.stat(name)
+        snap["added"] = dict(self._extra)
+        snap["class_cycles"] = self.class_cycles()
+        return snap
+
+    def class_cycles(self) -> dict[str, int]:
+        """Static cycles by instruction class over all completed blocks (dynamic stalls are separate)."""
+        addr, size, execs = self.block_stats()
+        totals: dict[str, int] = {}
+        for a, s, e in zip(addr.tolist(), size.tolist(), execs.tolist()):
+            if not e:
+                continue
+            for cls, cyc in self._decoder.decode(a, s).class_cycles.items():
+                totals[cls] = totals.get(cls, 0) + cyc * e
+        return totals
+
+    def close(self) -> None:
+        """Remove the hooks and free the native state (the engine stays usable)."""
+        for h in self._hooks:
+            uclib.uc_hook_del(self.uc._uch, h)
+        self._hooks.clear()
+        if self._st:
+            self._lib.tp_free(self._st)
+            self._st = ctypes.c_void_p(0)

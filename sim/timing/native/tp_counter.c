@@ -1,0 +1,453 @@
+/* Native cycle accounting for the tinyperf Cortex-M4 model (see sim/timing/cycles.py).
+ *
+ * Unicorn calls tp_block_hook (UC_HOOK_BLOCK) at the entry of every translated block. The hook
+ *   1. commits the previous block (now known to have run to its end): its static cost in cycles, the
+ *      branch penalty when it left other than by falling through, and the flash fetch stalls of the
+ *      128-bit lines it spans (ART instruction cache and prefetch, FLASH_ACR.LATENCY wait states);
+ *   2. looks the new block up in a hash table keyed by (address, size); on a miss it calls back into
+ *      Python once (capstone decode -> tp_define_block);
+ *   3. stops the emulation (uc_emu_stop) when the cycle deadline is reached, after a block that can
+ *      unmask interrupts while the run loop has an interrupt waiting, or after a WFI/WFE block.
+ * The block entered last stays "pending" until the next hook or tp_sync() (called after emu_start
+ * returns with the PC) charges it fully or up to the PC (faults, stops in the middle of a block).
+ * tp_div_hook (UC_HOOK_CODE on divide instructions only) adds the operand-dependent divide cycles;
+ * tp_mem_hook (UC_HOOK_MEM_READ on the flash ranges only) models the ART data cache.
+ * Units: cycles are HCLK cycles; addresses are bus addresses.
+ * No libunicorn symbol is linked: the Python side passes the functions of the library its binding
+ * loaded, so the hook drives the very engine instance Python created. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+
+typedef uc_err (*fn_emu_stop)(uc_engine *);
+typedef uc_err (*fn_reg_read)(uc_engine *, int, void *);
+/* Python miss callback: decode the block and call tp_define_block; returns 0 on success. */
+typedef int (*fn_miss)(uint64_t address, uint32_t size);
+
+enum {
+    F_BRANCH = 1,      /* last instruction may change the flow (taken branch costs taken_penalty) */
+    F_IRQWIN = 2,      /* contains CPSIE/CPSID or MSR PRIMASK/BASEPRI/BASEPRI_MAX/FAULTMASK/CONTROL */
+    F_WFI = 4,         /* contains WFI or WFE */
+    F_FLASH = 8,       /* fetched from flash (through the ART); else zero-wait memory */
+    F_SRAM_BUS = 16,   /* fetched over the System bus (SRAM): data accesses compete with fetches */
+    F_UNALIGNED_WIDE = 32, /* first instruction is 32-bit at a halfword-aligned address */
+};
+
+enum { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_IRQ_WINDOW = 2, STOP_WFI = 3, STOP_ERROR = 4 };
+
+#define MAX_LINES 256   /* ART cache entries supported (instruction or data) */
+#define MAP_SIZE 4096   /* tag -> slot hint table (power of two) */
+
+typedef struct tp_block {
+    uint32_t addr, size, n_insn;
+    uint32_t cost;          /* static cycles at zero wait states, branch not taken */
+    uint32_t taken_penalty; /* extra cycles when the block leaves by a taken branch */
+    uint32_t flags;
+    uint32_t mem_accesses;  /* data loads/stores (System-bus contention when run from SRAM) */
+    uint32_t nlines;        /* fetch lines spanned */
+    uint32_t *line_cycles;  /* static cycles spent in each fetch line */
+    uint16_t *insn_off;     /* byte offset of each instruction, n_insn entries */
+    uint32_t *prefix;       /* static cycles before each instruction, n_insn + 1 entries */
+    uint64_t execs;         /* completed executions */
+    uint32_t id;
+} tp_block;
+
+typedef struct {
+    uint32_t tag[MAX_LINES];
+    uint64_t used[MAX_LINES];
+    uint16_t map[MAP_SIZE]; /* tag & (MAP_SIZE-1) -> slot + 1 (a hint, verified against tag[]) */
+    uint32_t n;             /* entries in use for this cache (0 = disabled) */
+    uint64_t clock;
+} tp_cache;
+
+typedef struct {
+    uint32_t addr;
+    int rn, rm;             /* unicorn register ids */
+    int is_signed;
+} tp_div;
+
+typedef struct {
+    /* engine */
+    uc_engine *uc;
+    fn_emu_stop emu_stop;
+    fn_reg_read reg_read;
+    fn_miss miss;
+    int pc_reg;
+    /* block table */
+    tp_block **table;       /* open addressing, cap entries */
+    uint32_t cap, count;
+    tp_block **blocks;      /* by id */
+    uint32_t nblocks, blocks_cap;
+    /* divide table */
+    tp_div *divs;
+    uint32_t ndivs, divs_cap;
+    /* accounting */
+    uint64_t cycles, instructions, deadline;
+    uint64_t extra_cycles;          /* add()ed by the run loop */
+    uint64_t fetch_stall, data_stall, branch_cycles, div_cycles, bus_stall;
+    uint64_t ic_hits, ic_misses, dc_hits, dc_misses, flash_reads, taken_branches;
+    uint64_t partial_cycles, partial_insns;  /* charged for blocks cut short (faults, stops) */
+    tp_block *pending;
+    int pending_seq;                /* pending block was entered by falling through */
+    tp_block *stopped_at;           /* block whose hook requested the stop (it did not run) */
+    int stop_reason;
+    int irq_waiting, stop_on_wfi;
+    int error;
+    uint32_t last_flags;            /* flags of the block committed last */
+    /* memory system */
+    uint32_t ws, prften, icen, dcen, line_shift, dline_shift, sram_penalty, unaligned_extra;
+    uint32_t cur_line;              /* fetch line held by the flash interface (+1, 0 = none) */
+    uint32_t cur_line_cycles;       /* cycles spent executing from cur_line */
+    uint32_t cur_dline;             /* data line held (+1) */
+    tp_cache ic, dc;
+} tp_state;
+
+/* ---------------------------------------------------------------- block table */
+
+static inline uint32_t hash_key(uint32_t addr, uint32_t size) {
+    uint32_t h = addr * 2654435761u ^ size * 40503u;
+    return h ^ (h >> 15);
+}
+
+static tp_block *lookup(tp_state *st, uint32_t addr, uint32_t size) {
+    uint32_t mask = st->cap - 1, i = hash_key(addr, size) & mask;
+    for (;;) {
+        tp_block *b = st->table[i];
+        if (!b) return NULL;
+        if (b->addr == addr && b->size == size) return b;
+        i = (i + 1) & mask;
+    }
+}
+
+static void insert(tp_state *st, tp_block *b) {
+    if ((st->count + 1) * 2 > st->cap) {
+        uint32_t old_cap = st->cap;
+        tp_block **old = st->table;
+        st->cap *= 2;
+        st->table = calloc(st->cap, sizeof(tp_block *));
+        st->count = 0;
+        for (uint32_t i = 0; i < old_cap; i++)
+            if (old[i]) insert(st, old[i]);
+        free(old);
+    }
+    uint32_t mask = st->cap - 1, i = hash_key(b->addr, b->size) & mask;
+    while (st->table[i]) i = (i + 1) & mask;
+    st->table[i] = b;
+    st->count++;
+}
+
+tp_state *tp_new(void *uc, void *emu_stop, void *reg_read, void *miss, int pc_reg) {
+    tp_state *st = calloc(1, sizeof(tp_state));
+    st->uc = uc;
+    st->emu_stop = (fn_emu_stop)emu_stop;
+    st->reg_read = (fn_reg_read)reg_read;
+    st->miss = (fn_miss)miss;
+    st->pc_reg = pc_reg;
+    st->cap = 1 << 14;
+    st->table = calloc(st->cap, sizeof(tp_block *));
+    st->blocks_cap = 1024;
+    st->blocks = calloc(st->blocks_cap, sizeof(tp_block *));
+    st->deadline = UINT64_MAX;
+    st->stop_on_wfi = 1;
+    st->line_shift = 4;
+    st->dline_shift = 4;
+    return st;
+}
+
+void tp_free(tp_state *st) {
+    for (uint32_t i = 0; i < st->nblocks; i++) {
+        tp_block *b = st->blocks[i];
+        free(b->line_cycles); free(b->insn_off); free(b->prefix); free(b);
+    }
+    free(st->blocks); free(st->table); free(st->divs); free(st);
+}
+
+/* Define a block: n instructions at byte offsets off[], static costs cost[] (cycles), flags, the extra
+ * cycles of a taken exit branch, data accesses, and the static cycles per fetch line. Returns its id. */
+int tp_define_block(tp_state *st, uint32_t addr, uint32_t size, uint32_t n, const uint16_t *off,
+                    const uint32_t *cost, uint32_t flags, uint32_t taken_penalty, uint32_t mem_accesses,
+                    uint32_t nlines, const uint32_t *line_cycles) {
+    tp_block *b = lookup(st, addr, size);
+    if (b) return (int)b->id;
+    b = calloc(1, sizeof(tp_block));
+    b->addr = addr; b->size = size; b->n_insn = n; b->flags = flags;
+    b->taken_penalty = taken_penalty; b->mem_accesses = mem_accesses;
+    b->insn_off = malloc(sizeof(uint16_t) * (n ? n : 1));
+    b->prefix = malloc(sizeof(uint32_t) * (n + 1));
+    b->prefix[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        b->insn_off[i] = off[i];
+        b->prefix[i + 1] = b->prefix[i] + cost[i];
+    }
+    b->cost = b->prefix[n];
+    b->nlines = nlines;
+    b->line_cycles = malloc(sizeof(uint32_t) * (nlines ? nlines : 1));
+    for (uint32_t i = 0; i < nlines; i++) b->line_cycles[i] = line_cycles[i];
+    if (st->nblocks == st->blocks_cap) {
+        st->blocks_cap *= 2;
+        st->blocks = realloc(st->blocks, sizeof(tp_block *) * st->blocks_cap);
+    }
+    b->id = st->nblocks;
+    st->blocks[st->nblocks++] = b;
+    insert(st, b);
+    return (int)b->id;
+}
+
+/* ---------------------------------------------------------------- ART caches */
+
+static int cache_access(tp_cache *c, uint32_t tag) {
+    /* fully associative, LRU; returns 1 on hit. A miss fills the least recently used line. */
+    uint32_t victim = 0, h = tag & (MAP_SIZE - 1);
+    uint64_t oldest = UINT64_MAX;
+    c->clock++;
+    uint32_t s = c->map[h];
+    if (s && s - 1 < c->n && c->tag[s - 1] == tag) { c->used[s - 1] = c->clock; return 1; }
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->tag[i] == tag) { c->used[i] = c->clock; c->map[h] = (uint16_t)(i + 1); return 1; }
+        if (c->used[i] < oldest) { oldest = c->used[i]; victim = i; }
+    }
+    if (c->n) { c->tag[victim] = tag; c->used[victim] = c->clock; c->map[h] = (uint16_t)(victim + 1); }
+    return 0;
+}
+
+static void cache_reset(tp_cache *c) {
+    for (uint32_t i = 0; i < MAX_LINES; i++) { c->tag[i] = UINT32_MAX; c->used[i] = 0; }
+    memset(c->map, 0, sizeof c->map);
+}
+
+/* Fetch stall cycles of block b's lines given how it was entered (seq = fell through). Updates the
+ * flash interface state (current line, instruction cache). */
+static uint32_t fetch_stalls(tp_state *st, tp_block *b, int seq) {
+    uint32_t stall = 0, line = (b->addr >> st->line_shift) + 1;   /* +1: 0 means none */
+    for (uint32_t k = 0; k < b->nlines; k++, line++) {
+        if (line != st->cur_line) {
+            int sequential = (k > 0 || seq) && line == st->cur_line + 1;
+            if (st->icen && cache_access(&st->ic, line)) {
+                st->ic_hits++;
+            } else if (st->prften && sequential) {
+                /* the next line was read while the previous one executed: stall only for what the
+                 * read (ws + 1 cycles) has left */
+                uint32_t need = st->ws + 1, spent = st->cur_line_cycles;
+                if (spent < need) stall += need - spent;
+                if (st->icen) st->ic_misses++;
+            } else {
+                stall += st->ws;
+                if (st->icen) st->ic_misses++;
+            }
+            st->cur_line = line;
+            st->cur_line_cycles = 0;
+        }
+        st->cur_line_cycles += b->line_cycles[k];
+    }
+    return stall;
+}
+
+/* ---------------------------------------------------------------- accounting */
+
+static void commit(tp_state *st, tp_block *p, uint32_t next, const tp_block *b) {
+    uint64_t c = p->cost;
+    if (p->flags & F_FLASH) {
+        if (st->ws) {
+            uint32_t s = fetch_stalls(st, p, st->pending_seq);
+            st->fetch_stall += s;
+            c += s;
+        }
+    } else {
+        st->cur_line = 0;
+        if (p->flags & F_SRAM_BUS) {
+            uint64_t s = (uint64_t)p->mem_accesses * st->sram_penalty;
+            st->bus_stall += s;
+            c += s;
+        }
+    }
+    if ((p->flags & F_BRANCH) && next != p->addr + p->size) {
+        uint32_t pen = p->taken_penalty;
+        if (pen && b && (b->flags & F_UNALIGNED_WIDE)) pen += st->unaligned_extra;
+        c += pen;
+        st->branch_cycles += pen;
+        st->taken_branches++;
+    }
+    st->cycles += c;
+    st->instructions += p->n_insn;
+    st->last_flags = p->flags;
+    p->execs++;
+}
+
+void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
+    tp_state *st = (tp_state *)user_data;
+    uint32_t addr = (uint32_t)address;
+    tp_block *p = st->pending;
+    int seq = 0;
+    tp_block *b = lookup(st, addr, size);
+    if (!b) {
+        if (st->miss(address, size) != 0 || !(b = lookup(st, addr, size))) {
+            if (p) commit(st, p, addr, NULL);
+            st->pending = NULL;
+            st->error = 1;
+            st->stop_reason = STOP_ERROR;
+            st->stopped_at = NULL;
+            st->emu_stop(uc);
+            return;
+        }
+    }
+    if (p) {
+        commit(st, p, addr, b);
+        seq = addr == p->addr + p->size;
+    }
+    st->pending = b;
+    st->pending_seq = seq;
+    int reason = STOP_NONE;
+    if (st->cycles >= st->deadline) reason = STOP_DEADLINE;
+    else if (p && st->irq_waiting && (p->flags & F_IRQWIN)) reason = STOP_IRQ_WINDOW;
+    else if (p && st->stop_on_wfi && (p->flags & F_WFI)) reason = STOP_WFI;
+    if (reason != STOP_NONE && st->stop_reason == STOP_NONE) {
+        st->stop_reason = reason;
+        st->stopped_at = b;
+        st->emu_stop(uc);
+    }
+}
+
+/* Operand-dependent divide time (TRM 3.3: 2-12 cycles, early termination): the static table charges
+ * the minimum 2; this adds the rest. Model: 2 + ceil(significant quotient bits * 10 / 32). */
+static int div_find(tp_state *st, uint32_t addr) {
+    for (uint32_t i = 0; i < st->ndivs; i++) if (st->divs[i].addr == addr) return (int)i;
+    return -1;
+}
+
+void tp_add_div(tp_state *st, uint32_t addr, int rn, int rm, int is_signed) {
+    if (div_find(st, addr) >= 0) return;
+    if (st->ndivs == st->divs_cap) {
+        st->divs_cap = st->divs_cap ? st->divs_cap * 2 : 16;
+        st->divs = realloc(st->divs, sizeof(tp_div) * st->divs_cap);
+    }
+    st->divs[st->ndivs++] = (tp_div){addr, rn, rm, is_signed};
+}
+
+uint32_t tp_div_cycles(uint32_t n, uint32_t m, int is_signed) {
+    if (is_signed) {
+        int32_t sn = (int32_t)n, sm = (int32_t)m;
+        n = sn < 0 ? (uint32_t)(-(int64_t)sn) : (uint32_t)sn;
+        m = sm < 0 ? (uint32_t)(-(int64_t)sm) : (uint32_t)sm;
+    }
+    if (m == 0) return 2;
+    uint32_t q = n / m, bits = 0;
+    while (q) { bits++; q >>= 1; }
+    return 2 + (bits * 10 + 31) / 32;
+}
+
+void tp_div_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
+    tp_state *st = (tp_state *)user_data;
+    int i = div_find(st, (uint32_t)address);
+    if (i < 0) return;
+    uint32_t n = 0, m = 0;
+    st->reg_read(uc, st->divs[i].rn, &n);
+    st->reg_read(uc, st->divs[i].rm, &m);
+    uint32_t extra = tp_div_cycles(n, m, st->divs[i].is_signed) - 2;
+    st->div_cycles += extra;
+    st->cycles += extra;
+}
+
+/* Data reads from flash (UC_HOOK_MEM_READ over the flash ranges only): ART data cache. */
+void tp_mem_hook(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data) {
+    tp_state *st = (tp_state *)user_data;
+    uint32_t line = ((uint32_t)address >> st->dline_shift) + 1;
+    st->flash_reads++;
+    if (!st->ws) return;
+    if (line == st->cur_dline) return;
+    st->cur_dline = line;
+    if (st->dcen && cache_access(&st->dc, line)) { st->dc_hits++; return; }
+    if (st->dcen) st->dc_misses++;
+    st->data_stall += st->ws;
+    st->cycles += st->ws;
+}
+
+/* ---------------------------------------------------------------- control */
+
+/* Charge the pending block after emu_start returned with the core at pc. faulted: the instruction at
+ * pc raised a fault (it and the rest of the block did not complete). */
+void tp_sync(tp_state *st, uint32_t pc, int faulted) {
+    tp_block *p = st->pending;
+    st->pending = NULL;
+    if (!p) return;
+    if (p == st->stopped_at && pc == p->addr && !faulted) return;   /* stopped in its hook: not run */
+    int inside = pc >= p->addr && pc < p->addr + p->size;
+    if (inside && (faulted || pc != p->addr)) {
+        uint32_t off = pc - p->addr, i = 0;
+        while (i < p->n_insn && p->insn_off[i] < off) i++;
+        st->cycles += p->prefix[i];
+        st->instructions += i;
+        st->partial_cycles += p->prefix[i];
+        st->partial_insns += i;
+        st->cur_line = 0;
+        return;
+    }
+    commit(st, p, pc, NULL);
+}
+
+/* Cycles executed so far as seen from inside the emulation with the core at pc (MMIO reads of
+ * CYCCNT/SysTick): committed cycles plus the pending block's instructions before pc. */
+uint64_t tp_cycles_at(tp_state *st, uint32_t pc) {
+    tp_block *p = st->pending;
+    if (!p || pc < p->addr || pc >= p->addr + p->size) return st->cycles;
+    uint32_t off = pc - p->addr, i = 0;
+    while (i < p->n_insn && p->insn_off[i] < off) i++;
+    return st->cycles + p->prefix[i];
+}
+
+void tp_begin(tp_state *st) { st->stop_reason = STOP_NONE; st->stopped_at = NULL; st->error = 0; }
+void tp_set_deadline(tp_state *st, uint64_t deadline) { st->deadline = deadline; }
+void tp_set_irq_waiting(tp_state *st, int on) { st->irq_waiting = on; }
+void tp_set_stop_on_wfi(tp_state *st, int on) { st->stop_on_wfi = on; }
+void tp_add(tp_state *st, uint64_t cycles) { st->cycles += cycles; st->extra_cycles += cycles; st->cur_line = 0; }
+
+void tp_set_memory(tp_state *st, uint32_t ws, uint32_t prften, uint32_t icen, uint32_t dcen,
+                   uint32_t ic_lines, uint32_t dc_lines, uint32_t line_shift, uint32_t dline_shift,
+                   uint32_t sram_penalty, uint32_t unaligned_extra) {
+    if (ic_lines > MAX_LINES) ic_lines = MAX_LINES;
+    if (dc_lines > MAX_LINES) dc_lines = MAX_LINES;
+    /* RM0432 3.3.3/3.3.4: caches keep their contents while disabled; a reset (ICRST/DCRST) clears
+     * them. We keep the tags unless the geometry changes. */
+    if (st->ic.n != (icen ? ic_lines : st->ic.n) || !st->ic.clock) cache_reset(&st->ic);
+    if (st->dc.n != (dcen ? dc_lines : st->dc.n) || !st->dc.clock) cache_reset(&st->dc);
+    st->ws = ws; st->prften = prften; st->icen = icen; st->dcen = dcen;
+    st->ic.n = icen ? ic_lines : 0;
+    st->dc.n = dcen ? dc_lines : 0;
+    st->line_shift = line_shift; st->dline_shift = dline_shift;
+    st->sram_penalty = sram_penalty;
+    st->unaligned_extra = unaligned_extra;
+    st->cur_line = 0; st->cur_dline = 0;
+}
+
+void tp_reset_caches(tp_state *st, int ic, int dc) {
+    if (ic) cache_reset(&st->ic);
+    if (dc) cache_reset(&st->dc);
+    st->cur_line = 0; st->cur_dline = 0;
+}
+
+/* Read-only views for Python (ctypes reads these through accessor functions). */
+uint64_t tp_get(tp_state *st, int what) {
+    switch (what) {
+    case 0: return st->cycles;          case 1: return st->instructions;
+    case 2: return st->stop_reason;     case 3: return st->fetch_stall;
+    case 4: return st->data_stall;      case 5: return st->branch_cycles;
+    case 6: return st->div_cycles;      case 7: return st->bus_stall;
+    case 8: return st->ic_hits;         case 9: return st->ic_misses;
+    case 10: return st->dc_hits;        case 11: return st->dc_misses;
+    case 12: return st->flash_reads;    case 13: return st->taken_branches;
+    case 14: return st->extra_cycles;   case 15: return st->nblocks;
+    case 16: return st->last_flags;     case 17: return st->error;
+    case 18: return st->partial_cycles; case 19: return st->partial_insns;
+    case 20: return st->deadline;       case 21: return st->pending ? st->pending->addr : 0;
+    default: return 0;
+    }
+}
+
+/* Per-block execution counts for profiles: fills addr[], size[], execs[] for ids [0, n). */
+uint32_t tp_block_stats(tp_state *st, uint32_t n, uint32_t *addr, uint32_t *size, uint64_t *execs) {
+    if (n > st->nblocks) n = st->nblocks;
+    for (uint32_t i = 0; i < n; i++) {
+        addr[i] = st->blocks[i]->addr; size[i] = st->blocks[i]->size; execs[i] = st->blocks[i]->execs;
+    }
+    return n;
+}

@@ -1,0 +1,162 @@
+"""Simulated Cortex-M4F core on C test firmwares: boot, SysTick, NVIC priorities and masking, tail-chaining,
+FP context stacking, IT blocks, faults, determinism. Expected values come from the ARMv7-M ARM
+(DDI 0403E) and the firmware's own arithmetic, never from a previous run."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim_support import boot, build, read_str, read_u32
+from tinyperf.errors import FirmwareFault
+
+pytestmark = pytest.mark.sim
+
+
+@pytest.fixture(scope="session")
+def fw(tmp_path_factory):
+    out = tmp_path_factory.mktemp("simfw")
+    return {name: build(name, out) for name in ("fw_systick", "fw_irq", "fw_fault", "fw_fpu")}
+
+
+# -- SysTick --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mailbox,div", [(0, 1), (1, 8)])
+def test_systick_period_in_cycles(fw, mailbox, div):
+    """SysTick with RVR=999 wraps every RVR+1 = 1000 clocks [B3.3.1]: CLKSOURCE=1 counts HCLK, CLKSOURCE=0
+    the STM32 external reference HCLK/8 [RM0432 6.2]. The handler stamps DWT CYCCNT at each tick."""
+    board = boot(fw["fw_systick"], mailbox)
+    assert board.run(max_seconds=1.0) == "exit"
+    assert read_u32(board, "ticks")[0] == 16
+    stamps = read_u32(board, "stamp", 16)
+    assert [b - a for a, b in zip(stamps, stamps[1:])] == [1000 * div] * 15
+    # the delay of 16 ticks lasted 16 periods (plus the set-up before the first tick)
+    done = read_u32(board, "done_cycles")[0]
+    assert 16 * 1000 * div <= done < 16 * 1000 * div + 500
+
+
+def test_vector_table_at_flash_alias(fw):
+    """Reset takes SP and PC from address 0 (flash aliased at 0 with BOOT0=0 [RM0432 2.6]), VTOR = 0."""
+    from tinyperf.sim import SimBoard
+
+    board = SimBoard.from_image(fw["fw_systick"])
+    flash_vectors = read_u32_at(board, 0x08000000, 2)
+    assert read_u32_at(board, 0, 2) == flash_vectors
+    assert board.regs.get("msp") == flash_vectors[0] == 0x20030000
+    assert board.regs.get("pc") == flash_vectors[1] & ~1
+    assert board.core_state.vtor == 0
+
+
+def read_u32_at(board, address, count):
+    import struct
+    return struct.unpack(f"<{count}I", bytes(board.uc.mem_read(address, 4 * count)))
+
+
+def test_determinism(fw):
+    """Two runs of the same image give the same cycles, instructions and results."""
+    runs = []
+    for _ in range(2):
+        board = boot(fw["fw_systick"])
+        board.run(max_seconds=1.0)
+        runs.append((board.cycles, board.counter.instructions, read_u32(board, "stamp", 16)))
+    assert runs[0] == runs[1]
+
+
+# -- NVIC -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mailbox,expected", [
+    (1, "ABam"),   # IRQ41 (priority 0x40) preempts IRQ40 (0x80) right after it is pended
+    (2, "xAaBm"),  # both pending under PRIMASK: lower exception number first, then tail-chained
+    (3, "AaBm"),   # PRIGROUP 5: 0x60 and 0x40 share group priority 0x40, so no preemption [B1.5.4]
+    (8, "ABam"),   # PRIGROUP 0: the same priorities now preempt
+    (4, "xByAam"), # BASEPRI 0x80 masks the 0x80 interrupt but not the 0x40 one
+    (5, "xBym"),   # PRIMASK holds the interrupt until CPSIE
+    (6, "Sm"),     # SVC
+    (7, "Pm"),     # PendSV via ICSR.PENDSVSET
+])
+def test_nvic_order(fw, mailbox, expected):
+    board = boot(fw["fw_irq"], mailbox)
+    assert board.run(max_seconds=0.1) == "exit"
+    assert read_str(board, "order") == expected
+
+
+def test_exc_return_values(fw):
+    """Handlers entered from Thread mode on MSP with no FP context see EXC_RETURN 0xFFFFFFF9; a handler
+    preempting another sees 0xFFFFFFF1 [B1.5.8 Table B1-8]."""
+    board = boot(fw["fw_irq"], 1)
+    board.run(max_seconds=0.1)
+    assert read_u32(board, "exc_return", 2) == (0xFFFFFFF9, 0xFFFFFFF1)
+    board = boot(fw["fw_irq"], 2)
+    board.run(max_seconds=0.1)
+    assert read_u32(board, "exc_return", 2) == (0xFFFFFFF9, 0xFFFFFFF9)   # tail-chained: same EXC_RETURN
+
+
+# -- FPU ------------------------------------------------------------------------------------------------
+def test_fp_context_survives_interrupt(fw):
+    """The thread's S0-S15 and FPSCR survive a handler that overwrites them; the handler sees EXC_RETURN
+    0xFFFFFFE9 (Thread, MSP, extended frame) because CONTROL.FPCA was set [B1.5.7, B1.5.8]."""
+    board = boot(fw["fw_fpu"], 0)
+    assert board.run(max_seconds=0.1) == "exit"
+    assert read_u32(board, "isr_count")[0] == 1
+    before, after = read_u32(board, "before", 17), read_u32(board, "after", 17)
+    assert before[:16] == tuple(0x3F800000 + i for i in range(16))
+    assert before[16] == 0x03C00000
+    assert after == before
+    assert read_u32(board, "isr_exc_return")[0] == 0xFFFFFFE9
+
+
+def it_loop_reference(n: int) -> int:
+    """The fw_fpu it_loop algorithm in Python (32-bit)."""
+    acc = 0
+    for i in range(n):
+        r3 = i & 3
+        acc = (acc + i) if r3 == 1 else acc ^ ((i << 3) & 0xFFFFFFFF)
+        acc &= 0xFFFFFFFF
+        if r3 > 2:
+            acc = (acc + 7) & 0xFFFFFFFF
+            acc = ((acc >> 5) | (acc << 27)) & 0xFFFFFFFF
+        else:
+            acc = (acc - 1) & 0xFFFFFFFF
+    return acc
+
+
+def test_it_blocks_across_interrupts(fw):
+    """A loop of IT blocks interrupted by SysTick every 37 cycles computes what the algorithm says."""
+    board = boot(fw["fw_fpu"], 2)
+    assert board.run(max_seconds=1.0) == "exit"
+    assert read_u32(board, "isr_count")[0] > 500
+    assert read_u32(board, "it_result")[0] == it_loop_reference(5000)
+
+
+# -- faults ---------------------------------------------------------------------------------------------
+CFSR_PRECISERR, CFSR_BFARVALID = 1 << 9, 1 << 15          # BFSR [B3.2.15]
+CFSR_UNDEFINSTR, CFSR_INVSTATE, CFSR_NOCP = 1 << 16, 1 << 17, 1 << 19
+HFSR_FORCED = 1 << 30                                        # [B3.2.16]
+
+
+@pytest.mark.parametrize("mailbox,cfsr,hfsr,function,exc", [
+    (1, CFSR_PRECISERR | CFSR_BFARVALID, HFSR_FORCED, "read_unmapped", "HardFault"),
+    (2, CFSR_PRECISERR | CFSR_BFARVALID, 0, "read_unmapped", "BusFault"),
+    (3, CFSR_UNDEFINSTR, HFSR_FORCED, "undefined_instruction", "HardFault"),
+    (4, CFSR_NOCP, HFSR_FORCED, "fp_without_cpacr", "HardFault"),
+    (5, CFSR_INVSTATE, HFSR_FORCED, "undefined_instruction", "HardFault"),
+])
+def test_fault_report(fw, mailbox, cfsr, hfsr, function, exc):
+    board = boot(fw["fw_fault"], mailbox)
+    with pytest.raises(FirmwareFault) as info:
+        board.run(max_seconds=0.1)
+    st = board.core_state
+    assert (st.cfsr, st.hfsr) == (cfsr, hfsr)
+    if cfsr & CFSR_BFARVALID:
+        assert st.bfar == 0x30000000
+    text = str(info.value)
+    assert text.startswith(exc)
+    assert f"<{function}" in text                 # PC symbolised
+    assert "CFSR" in text and "HFSR" in text
+
+
+def test_firmware_hardfault_handler_sees_status(fw):
+    """The firmware's own HardFault handler reads CFSR/HFSR/BFAR through the SCS and the stacked PC."""
+    board = boot(fw["fw_fault"], 6, stop_on_fault=False)
+    assert board.run(max_seconds=0.1) == "exit"
+    cfsr, hfsr, bfar, pc = (read_u32(board, n)[0] for n in ("seen_cfsr", "seen_hfsr", "seen_bfar", "seen_pc"))
+    assert (cfsr, hfsr, bfar) == (CFSR_PRECISERR | CFSR_BFARVALID, HFSR_FORCED, 0x30000000)
+    start = board.image.symbols.address_of("read_unmapped")
+    assert start <= pc < start + 8
