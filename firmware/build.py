@@ -10,8 +10,8 @@ task, mode, baud rate, optimisation flags and the toolchain's name and version; 
 same inputs returns the cached image without compiling.
 
 Until a compiled model is available the build links firmware/placeholder/model.c, says so in a
-warning, marks the image (profile reply contains "PLACEHOLDER", ELF symbol `tp_placeholder_model`) and
-records `placeholder: true` in build.json; the runner refuses to publish results from such an image.
+warning, marks the image (its profile reply contains "PLACEHOLDER") and records `placeholder: true` in
+build.json; the runner refuses to publish results from such an image.
 """
 
 from __future__ import annotations
@@ -51,18 +51,20 @@ PLACEHOLDER = "placeholder"
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A benchmark task: its reference model file and the bytes the host sends per input."""
+    """A benchmark task: its reference model file, the bytes the host sends per input and the int8
+    input bytes of the model (the firmware converts the former into the latter)."""
 
     name: str
     model_file: str
     input_bytes: int
+    model_input_bytes: int
 
 
 TASKS = {
-    "kws01": TaskSpec("kws01", "kws_ref_model.tflite", 490),              # 49 x 10 int8 MFCC
-    "vww01": TaskSpec("vww01", "vww_96_int8.tflite", 96 * 96 * 3),      # uint8 RGB
-    "ic01": TaskSpec("ic01", "pretrainedResnet_quant.tflite", 32 * 32 * 3),  # uint8 RGB
-    "ad01": TaskSpec("ad01", "ad01_int8.tflite", 640 * 4),                # 640 float32
+    "kws01": TaskSpec("kws01", "kws_ref_model.tflite", 490, 490),                   # 49 x 10 int8 MFCC
+    "vww01": TaskSpec("vww01", "vww_96_int8.tflite", 96 * 96 * 3, 96 * 96 * 3),     # uint8 RGB
+    "ic01": TaskSpec("ic01", "pretrainedResnet_quant.tflite", 32 * 32 * 3, 32 * 32 * 3),  # uint8 RGB
+    "ad01": TaskSpec("ad01", "ad01_int8.tflite", 640 * 4, 640),                      # 640 float32
 }
 
 
@@ -106,19 +108,36 @@ def cache_root() -> Path:
     return (Path(base) if base else Path.home() / ".cache" / "tinyperf") / "build"
 
 
-def default_model(task: str) -> Path | None:
-    """The task's reference .tflite: the runner's model locator (no download), else
-    $TINYPERF_MODELS, else ../shared/models beside the checkout; None when none is found."""
+def default_model(task: str) -> Path:
+    """The task's reference .tflite: $TINYPERF_MODELS (md5-checked by the runner's model locator), the
+    user cache, ../shared/models beside the checkout, and finally a download by the model locator.
+    Raises BuildError saying what to do when none works."""
     spec = TASKS[task]
     try:
         from tinyperf.runner.models import reference_model
-        return Path(reference_model(task, download=False))
-    except (ImportError, TinyperfError) as e:
-        log.debug("model locator: %s", e)
-    for base in (os.environ.get("TINYPERF_MODELS"), REPO.parent / "shared" / "models"):
+    except ImportError:
+        reference_model = None
+    env = os.environ.get("TINYPERF_MODELS")
+    if reference_model and env and (Path(env) / spec.model_file).is_file():
+        try:
+            return Path(reference_model(task, download=False))   # a wrong file here is an error
+        except TinyperfError as e:
+            raise BuildError(str(e)) from None
+    if reference_model:
+        try:
+            return Path(reference_model(task, download=False))
+        except TinyperfError as e:
+            log.debug("model locator: %s", e)
+    for base in (env, REPO.parent / "shared" / "models"):
         if base and (Path(base) / spec.model_file).is_file():
             return Path(base) / spec.model_file
-    return None
+    if reference_model:
+        try:
+            return Path(reference_model(task, download=True))
+        except TinyperfError as e:
+            raise BuildError(f"no reference model for {task}: {e}; or pass --model PATH") from None
+    raise BuildError(f"no reference model for {task} ({spec.model_file}) found: set TINYPERF_MODELS to the "
+                     "directory holding it, or pass --model PATH")
 
 
 def _model_compiler():
@@ -199,9 +218,6 @@ def build_firmware(task: str, model: str | Path | None = None, baud: int | None 
     tflite: Path | None = None
     if model is None or str(model) != PLACEHOLDER:
         tflite = Path(model) if model is not None else default_model(task)
-        if tflite is None:
-            raise BuildError(f"no reference model for {task} ({TASKS[task].model_file}) found: set "
-                             "TINYPERF_MODELS to the directory holding it, or pass --model PATH")
         if not tflite.is_file():
             raise BuildError(f"model file {tflite} not found")
         compile_model = _model_compiler()
@@ -277,9 +293,18 @@ def _build_in(work: Path, key: str, task: str, mode: str, baud: int, opt: str, t
     else:
         model_dir = work / "model"
         compiled = compile_model(tflite, model_dir, kernels=kernels)
-        from tinyperf.firmware.compiler import INCLUDE_DIR as KERNEL_INCLUDE, kernel_sources
+        spec = TASKS[task]
+        if compiled.input_bytes != spec.model_input_bytes or str(compiled.input_dtype) != "int8":
+            raise BuildError(f"{tflite.name} does not fit task {task}: its input is {compiled.input_bytes} "
+                             f"bytes of {compiled.input_dtype}, {task} needs {spec.model_input_bytes} int8 "
+                             "values; pick the --task that matches the model")
+        from tinyperf.firmware.compiler import INCLUDE_DIR as KERNEL_INCLUDE
+        from tinyperf.firmware.compiler import kernel_sources
         sources += sorted(model_dir.glob("*.c"))
-        sources += [Path(s) for s in kernel_sources()]
+        kernel_files = [Path(s) for s in kernel_sources()]
+        if kernels == "ref":   # the reference kernels alone (m4 sources may not even be needed to compile)
+            kernel_files = [s for s in kernel_files if s.parent.name == "ref"]
+        sources += kernel_files
         include_dirs += [model_dir, KERNEL_INCLUDE]
         log.info("compiled %s: arena %d bytes, weights %d bytes, %d layers", tflite.name,
                  compiled.arena_bytes, compiled.weights_bytes, len(compiled.layers))

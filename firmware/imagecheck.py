@@ -96,9 +96,8 @@ def check_image(elf: Path, board: str = "nucleo_l4r5zi") -> ImageReport:
                                        f"peripheral of {brd.name}")
             else:
                 report.peripherals.add(spec.name)
-        elif any(lo <= value < hi for lo, hi in MEMORY_RANGES):
-            if brd.region_at(value) is None:
-                report.problems.append(f"{where}: access to 0x{value:08x}, in no memory of {brd.name}")
+        elif any(lo <= value < hi for lo, hi in MEMORY_RANGES) and brd.region_at(value) is None:
+            report.problems.append(f"{where}: access to 0x{value:08x}, in no memory of {brd.name}")
 
     with open(elf, "rb") as f:
         ef = ELFFile(f)

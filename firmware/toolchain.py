@@ -21,11 +21,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from tinyperf.errors import BuildError
 
@@ -71,7 +71,7 @@ class Toolchain:
     def _run(self, argv: Sequence[str], what: str) -> str:
         log.debug("%s", " ".join(map(str, argv)))
         try:
-            proc = subprocess.run(list(map(str, argv)), capture_output=True, text=True,
+            proc = subprocess.run(list(map(str, argv)), capture_output=True, text=True, check=False,
                                   timeout=COMPILE_TIMEOUT_S)
         except FileNotFoundError as e:
             raise BuildError(f"{self.name}: cannot run {argv[0]}: {e}; {INSTALL_HINT}") from None
@@ -136,7 +136,7 @@ class Toolchain:
 
 def _version(argv: Sequence[str]) -> str:
     try:
-        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=120)
+        out = subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BuildError(f"cannot run {' '.join(argv)}: {e}") from None
     if out.returncode != 0:
@@ -144,7 +144,7 @@ def _version(argv: Sequence[str]) -> str:
     return out.stdout.strip().splitlines()[0] if out.stdout.strip() else out.stderr.strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gcc() -> Toolchain | None:
     cc = shutil.which("arm-none-eabi-gcc")
     if not cc:
@@ -154,7 +154,7 @@ def _gcc() -> Toolchain | None:
     return Toolchain("gcc", version, (cc,), GCC_TARGET, link_flags=("-nostdlib", "-lgcc"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zig() -> Toolchain | None:
     if importlib.util.find_spec("ziglang") is None:
         return None

@@ -25,7 +25,7 @@ from tinyperf.runner.tasks import Task, get_task
 
 log = logging.getLogger("tinyperf.runner.accuracy")
 
-INFER_TIMEOUT_S = 20.0   # device seconds for one inference (ic01 takes about 0.2 s)
+INFER_TIMEOUT_S = 20.0  # device seconds for one inference (ic01 takes about 0.2 s)
 
 
 def infer_stimulus(session: Session, inputs: Sequence[bytes]) -> list[list[float]]:
@@ -40,8 +40,9 @@ def infer_stimulus(session: Session, inputs: Sequence[bytes]) -> list[list[float
     return out
 
 
-def _run_indices(session: Session, ds: Dataset, indices: Sequence[int],
-                 done: Callable[[int], None] | None = None) -> dict[int, list[list[float]]]:
+def _run_indices(
+    session: Session, ds: Dataset, indices: Sequence[int], done: Callable[[int], None] | None = None
+) -> dict[int, list[list[float]]]:
     res = {}
     for i in indices:
         res[i] = infer_stimulus(session, ds.inputs(i))
@@ -69,14 +70,22 @@ def _chunks(n: int, parts: int) -> list[list[int]]:
     return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
 
 
-def collect_outputs(ds: Dataset, *, session: Session | None = None, spec: BackendSpec | None = None,
-                    workers: int = 1, ray_address: str | None = None, allow_placeholder: bool = False,
-                    progress: Callable[[int], None] | None = None) -> dict[int, list[list[float]]]:
+def collect_outputs(
+    ds: Dataset,
+    *,
+    session: Session | None = None,
+    spec: BackendSpec | None = None,
+    workers: int = 1,
+    ray_address: str | None = None,
+    allow_placeholder: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, list[list[float]]]:
     """Result vectors for every stimulus: in-process on `session` (workers == 1), over `workers` local
     processes, or over Ray. `progress(k)` is called with the number of stimuli just finished."""
     n = len(ds)
     if ray_address:
         from tinyperf.runner.distributed import run_on_ray
+
         return run_on_ray(ray_address, spec, ds, allow_placeholder, _chunks(n, workers), progress)
     if workers <= 1:
         if session is None:
@@ -88,8 +97,12 @@ def collect_outputs(ds: Dataset, *, session: Session | None = None, spec: Backen
         raise RunnerError("--workers > 1 needs one device per worker; with a serial port use --workers 1")
     outputs: dict[int, list[list[float]]] = {}
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(spec, ds.task.name, str(ds.root), allow_placeholder)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(spec, ds.task.name, str(ds.root), allow_placeholder),
+    ) as pool:
         for part in pool.map(_worker_run, _chunks(n, workers)):
             outputs.update(part)
             if progress:
@@ -106,7 +119,9 @@ def score(task: Task, ds: Dataset, outputs: dict[int, list[list[float]]]) -> Out
         for i, e in enumerate(ds.entries):
             window_scores = [v[0] for v in outputs[i]]
             scores.append(float(np.mean(window_scores)))
-            details.append({"file": e.file, "label": e.label, "score": scores[-1], "windows": len(window_scores)})
+            details.append(
+                {"file": e.file, "label": e.label, "score": scores[-1], "windows": len(window_scores)}
+            )
         value = roc_auc(scores, labels)
         summary = {"auc": value, "files": len(ds), "windows": sum(len(v) for v in outputs.values())}
         line = f"AUC is {value:.4f} (target {task.quality_target})."
@@ -121,6 +136,16 @@ def score(task: Task, ds: Dataset, outputs: dict[int, list[list[float]]]) -> Out
     summary["quality_target"] = task.quality_target
     summary["quality_met"] = met
     notes = [] if met else [f"quality target not met: {task.metric} {value:.4f} < {task.quality_target}"]
-    text = "\n".join([f"Accuracy results for {len(ds)} stimuli of {ds.root}", RULE, line,
-                      "Quality target met." if met else "Quality target NOT met.", RULE]) + "\n"
+    text = (
+        "\n".join(
+            [
+                f"Accuracy results for {len(ds)} stimuli of {ds.root}",
+                RULE,
+                line,
+                "Quality target met." if met else "Quality target NOT met.",
+                RULE,
+            ]
+        )
+        + "\n"
+    )
     return Outcome(task.name, "accuracy", summary, details, text, True, notes)

@@ -60,8 +60,8 @@ class BenchConfig:
     latency_bound_ms: float | None = None
     interval_ms: float | None = None
     allow_placeholder: bool = False
-    command_timeout_s: float = 2.0     # device seconds for a protocol command other than infer
-    profile_layers: bool = True        # simulated board, performance mode: per-layer cycle breakdown
+    command_timeout_s: float = 2.0  # device seconds for a protocol command other than infer
+    profile_layers: bool = True  # simulated board, performance mode: per-layer cycle breakdown
     progress: bool = True
     backend_options: dict[str, Any] = field(default_factory=dict)
 
@@ -74,7 +74,7 @@ class BenchConfig:
 class Entry:
     task: str
     mode: str
-    status: str                    # complete, resumed, failed
+    status: str  # complete, resumed, failed
     outcome: dict[str, Any] | None
     valid: bool = True
     notes: list[str] = field(default_factory=list)
@@ -110,12 +110,15 @@ def _dataset_fingerprint(ds: Dataset | None) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _log_text(cfg: BenchConfig, task: Task, mode: str, fw: Firmware, session: Session | None,
-              extra: list[str]) -> str:
-    lines = [f"tinyperf {__version__} bench: task {task.name} mode {mode} division {cfg.division}",
-             f"date (host, UTC): {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
-             f"backend: {cfg.backend} {cfg.port or ''}".rstrip(),
-             f"firmware: {fw.image or 'as flashed on the board'} (model: {fw.model_source})"]
+def _log_text(
+    cfg: BenchConfig, task: Task, mode: str, fw: Firmware, session: Session | None, extra: list[str]
+) -> str:
+    lines = [
+        f"tinyperf {__version__} bench: task {task.name} mode {mode} division {cfg.division}",
+        f"date (host, UTC): {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
+        f"backend: {cfg.backend} {cfg.port or ''}".rstrip(),
+        f"firmware: {fw.image or 'as flashed on the board'} (model: {fw.model_source})",
+    ]
     if session is not None:
         lines += [f"DUT: {session.dut_name}; profile: {list(session.profile.lines)}", ""]
         lines += collapse_transcript(session.client.transcript)
@@ -143,8 +146,14 @@ def collapse_transcript(lines: list[str]) -> list[str]:
 
 def _spec(cfg: BenchConfig, mode: str, fw: Firmware) -> BackendSpec:
     sim_mode = "energy" if mode == "energy" else "performance"
-    return BackendSpec(cfg.backend, mode=sim_mode, image=str(fw.image) if fw.image else None, port=cfg.port,
-                       baud=cfg.baud if mode != "energy" else None, options=dict(cfg.backend_options))
+    return BackendSpec(
+        cfg.backend,
+        mode=sim_mode,
+        image=str(fw.image) if fw.image else None,
+        port=cfg.port,
+        baud=cfg.baud if mode != "energy" else None,
+        options=dict(cfg.backend_options),
+    )
 
 
 def _progress(cfg: BenchConfig, total: int, label: str) -> Progress:
@@ -157,36 +166,59 @@ def run_entry(cfg: BenchConfig, task: Task, mode: str, fw: Firmware, session: Se
         stimuli, names = _stimuli(cfg, task, cfg.runs)
         bar = _progress(cfg, cfg.runs + 1, f"{task.name} {mode}")
         try:
-            outcome = performance.run(session, stimuli, mode, runs=cfg.runs, min_seconds=cfg.min_seconds,
-                                      progress=lambda k: bar.advance(1), stimulus_names=names)
+            outcome = performance.run(
+                session,
+                stimuli,
+                mode,
+                runs=cfg.runs,
+                min_seconds=cfg.min_seconds,
+                progress=lambda k: bar.advance(1),
+                stimulus_names=names,
+            )
         finally:
             bar.close()
         if mode == "performance" and cfg.profile_layers and session.backend.simulated and fw.image:
             try:
-                outcome.summary["layer_cycles"] = layer_cycles(session.backend.board, session.client,
-                                                               fw.image, stimuli[0])
+                outcome.summary["layer_cycles"] = layer_cycles(
+                    session.backend.board, session.client, fw.image, stimuli[0]
+                )
             except (TinyperfError, ImportError) as e:
                 log.warning("%s: no per-layer profile: %s", task.name, e)
         return outcome
     if mode == "accuracy":
         ds = dataset_for(cfg, task)
         if ds is None:
-            raise RunnerError(f"accuracy mode needs --dataset DIR (EEMBC format; make one with "
-                              f"scripts/make_dataset.py --task {task.name})")
+            raise RunnerError(
+                f"accuracy mode needs --dataset DIR (EEMBC format; make one with "
+                f"scripts/make_dataset.py --task {task.name})"
+            )
         bar = _progress(cfg, len(ds), f"{task.name} accuracy")
         try:
-            outputs = accuracy.collect_outputs(ds, session=session, spec=_spec(cfg, mode, fw),
-                                               workers=cfg.workers, ray_address=cfg.ray,
-                                               allow_placeholder=cfg.allow_placeholder, progress=bar.advance)
+            outputs = accuracy.collect_outputs(
+                ds,
+                session=session,
+                spec=_spec(cfg, mode, fw),
+                workers=cfg.workers,
+                ray_address=cfg.ray,
+                allow_placeholder=cfg.allow_placeholder,
+                progress=bar.advance,
+            )
         finally:
             bar.close()
         return accuracy.score(task, ds, outputs)
     stimuli, _ = _stimuli(cfg, task, 8)
     bar = _progress(cfg, len(stimuli), f"{task.name} {mode}")
     try:
-        return scenarios.run(session, mode, stimuli, duration_s=cfg.duration_s, seed=cfg.seed,
-                             latency_bound_ms=cfg.latency_bound_ms, interval_ms=cfg.interval_ms,
-                             progress=bar.advance)
+        return scenarios.run(
+            session,
+            mode,
+            stimuli,
+            duration_s=cfg.duration_s,
+            seed=cfg.seed,
+            latency_bound_ms=cfg.latency_bound_ms,
+            interval_ms=cfg.interval_ms,
+            progress=bar.advance,
+        )
     finally:
         bar.close()
 
@@ -215,28 +247,60 @@ def _one(cfg: BenchConfig, tree: ResultsTree, task: Task, mode: str, system: dic
     key = ""
     try:
         ds = dataset_for(cfg, task) if mode == "accuracy" else None
-        fw = provide(task, "energy" if mode == "energy" else "performance", image=cfg.firmware,
-                     model=cfg.model, baud=cfg.baud if mode != "energy" else DEFAULT_BAUD["energy"],
-                     build=cfg.backend == "sim")
-        key = config_key({"task": task.name, "mode": mode, "division": cfg.division, "backend": cfg.backend,
-                          "port": cfg.port, "image": fw.image_sha256, "model": fw.model_md5,
-                          "runs": cfg.runs, "min_seconds": cfg.min_seconds, "dataset": _dataset_fingerprint(ds),
-                          "duration": cfg.duration_s, "seed": cfg.seed, "bound": cfg.latency_bound_ms,
-                          "interval": cfg.interval_ms, "placeholder_ok": cfg.allow_placeholder})
+        fw = provide(
+            task,
+            "energy" if mode == "energy" else "performance",
+            image=cfg.firmware,
+            model=cfg.model,
+            baud=cfg.baud if mode != "energy" else DEFAULT_BAUD["energy"],
+            build=cfg.backend == "sim",
+        )
+        settings = {
+            "task": task.name,
+            "mode": mode,
+            "division": cfg.division,
+            "backend": cfg.backend,
+            "port": cfg.port,
+            "image": fw.image_sha256,
+            "model": fw.model_md5,
+            "runs": cfg.runs,
+            "min_seconds": cfg.min_seconds,
+            "dataset": _dataset_fingerprint(ds),
+            "duration": cfg.duration_s,
+            "seed": cfg.seed,
+            "bound": cfg.latency_bound_ms,
+            "interval": cfg.interval_ms,
+            "placeholder_ok": cfg.allow_placeholder,
+        }
+        key = config_key(settings)
         if cfg.resume:
             done = tree.completed(task.folder, mode, key)
             if done is not None:
                 log.info("%s %s: complete from an earlier run, skipped (--resume)", task.name, mode)
                 _system_facts(cfg, system, fw, None)
-                return Entry(task.name, mode, "resumed", done.get("outcome"), done.get("valid", True),
-                             done.get("notes", []), tree.entry_dir(task.folder, mode))
-        session = open_session(make_backend(_spec(cfg, mode, fw)), task, allow_placeholder=cfg.allow_placeholder,
-                               command_timeout_s=cfg.command_timeout_s)
+                return Entry(
+                    task.name,
+                    mode,
+                    "resumed",
+                    done.get("outcome"),
+                    done.get("valid", True),
+                    done.get("notes", []),
+                    tree.entry_dir(task.folder, mode),
+                )
+        tree.mark_running(task.folder, mode, key)
+        session = open_session(
+            make_backend(_spec(cfg, mode, fw)),
+            task,
+            allow_placeholder=cfg.allow_placeholder,
+            command_timeout_s=cfg.command_timeout_s,
+        )
         md5, source = fw.model_md5, fw.model_source
         if session.profile.model_md5:
             if md5 and md5 != session.profile.model_md5:
-                raise RunnerError(f"the firmware reports model md5 {session.profile.model_md5}, but {source} has "
-                                  f"{md5}: the image was not built from that model")
+                raise RunnerError(
+                    f"the firmware reports model md5 {session.profile.model_md5}, but {source} has "
+                    f"{md5}: the image was not built from that model"
+                )
             md5, source = session.profile.model_md5, "reported by the firmware"
         notes = model_notes(cfg.division, task, md5, source)
         if session.profile.placeholder:
@@ -249,15 +313,34 @@ def _one(cfg: BenchConfig, tree: ResultsTree, task: Task, mode: str, system: dic
             notes.append(qnote)
         _system_facts(cfg, system, fw, session)
         text = outcome.results_txt + "".join(f"Note: {n}\n" for n in notes)
-        record = {"outcome": outcome.record(), "valid": valid, "notes": notes, "division": cfg.division,
-                  "model_md5": md5, "firmware_sha256": fw.image_sha256, "simulated": session.backend.simulated}
-        path = tree.write_entry(task.folder, mode, results_txt=text,
-                                log_txt=_log_text(cfg, task, mode, fw, session, []), record=record, key=key)
+        record = {
+            "outcome": outcome.record(),
+            "valid": valid,
+            "notes": notes,
+            "division": cfg.division,
+            "model_md5": md5,
+            "firmware_sha256": fw.image_sha256,
+            "simulated": session.backend.simulated,
+            "settings": settings,
+        }
+        path = tree.write_entry(
+            task.folder,
+            mode,
+            results_txt=text,
+            log_txt=_log_text(cfg, task, mode, fw, session, []),
+            record=record,
+            key=key,
+        )
         return Entry(task.name, mode, "complete", outcome.record(), valid, notes, path)
     except TinyperfError as e:
         log.error("%s %s failed: %s", task.name, mode, e)
-        path = tree.write_failure(task.folder, mode, key=key or "none", error=str(e),
-                                  log_txt=_log_text(cfg, task, mode, fw, session, ["", f"FAILED: {e}"]))
+        path = tree.write_failure(
+            task.folder,
+            mode,
+            key=key or "none",
+            error=str(e),
+            log_txt=_log_text(cfg, task, mode, fw, session, ["", f"FAILED: {e}"]),
+        )
         return Entry(task.name, mode, "failed", None, False, [], path, str(e))
     finally:
         if session is not None:
@@ -268,19 +351,38 @@ def _system_facts(cfg: BenchConfig, system: dict[str, Any], fw: Firmware, sessio
     """systems/<system>.json in the MLPerf Tiny field names, plus tinyperf's own."""
     if not system:
         simulated = cfg.backend == "sim"
-        system.update({
-            "Submitter": cfg.submitter, "Division": cfg.division.capitalize(),
-            "Board Name": "NUCLEO-L4R5ZI" + (" (simulated by tinyperf)" if simulated else ""),
-            "SoC Name": "STM32L4R5ZIT6", "Processor(s) Name": "32-bit Arm Cortex-M4 (DSP + FPU)",
-            "Processor(s) Frequencies": "120 MHz", "SoC storage capacity": "2MB", "SoC Memory capacity": "640KB",
-            "Inference Framework": "tinyperf ahead-of-time compiled int8 kernels" if fw.image or simulated
-            else "as flashed", "Operating System": "bare metal",
-            "tinyperf": {"version": __version__, "backend": cfg.backend, "simulated": simulated,
-                         "engine": "unicorn 2.1.4 + tinyperf Cortex-M4 cycle and energy model" if simulated
-                         else "real board", "build": {}},
-        })
+        system.update(
+            {
+                "Submitter": cfg.submitter,
+                "Division": cfg.division.capitalize(),
+                "Board Name": "NUCLEO-L4R5ZI" + (" (simulated by tinyperf)" if simulated else ""),
+                "SoC Name": "STM32L4R5ZIT6",
+                "Processor(s) Name": "32-bit Arm Cortex-M4 (DSP + FPU)",
+                "Processor(s) Frequencies": "120 MHz",
+                "SoC storage capacity": "2MB",
+                "SoC Memory capacity": "640KB",
+                "Inference Framework": "tinyperf ahead-of-time compiled int8 kernels"
+                if fw.image or simulated
+                else "as flashed",
+                "Operating System": "bare metal",
+                "tinyperf": {
+                    "version": __version__,
+                    "backend": cfg.backend,
+                    "simulated": simulated,
+                    "engine": "unicorn 2.1.4 + tinyperf Cortex-M4 cycle and energy model"
+                    if simulated
+                    else "real board",
+                    "build": {},
+                },
+            }
+        )
     if fw.build:
         system["tinyperf"]["build"].update(json.loads(json.dumps(fw.build, default=str)))
     if session is not None:
-        system["tinyperf"].update({"backend_details": session.backend.describe(),
-                                   "dut": session.dut_name, "firmware": session.profile.firmware})
+        system["tinyperf"].update(
+            {
+                "backend_details": session.backend.describe(),
+                "dut": session.dut_name,
+                "firmware": session.profile.firmware,
+            }
+        )

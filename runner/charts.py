@@ -20,8 +20,10 @@ METRICS = {
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -32,12 +34,17 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def comparison_chart(entries: Sequence[Entry], metric: str, path: Path, label: str = "tinyperf") -> Path | None:
+def comparison_chart(
+    entries: Sequence[Entry], metric: str, path: Path, label: str = "tinyperf"
+) -> Path | None:
     """Grouped bars per task: ours and each published reference that has a value. None when we have no
     value for the metric."""
     mode, key, ylabel = METRICS[metric]
-    ours = {e.task: e.outcome["summary"][key] for e in entries
-            if e.mode == mode and e.outcome and e.outcome["summary"].get(key) is not None}
+    ours = {
+        e.task: e.outcome["summary"][key]
+        for e in entries
+        if e.mode == mode and e.outcome and e.outcome["summary"].get(key) is not None
+    }
     if not ours:
         return None
     plt = _pyplot()
@@ -54,10 +61,17 @@ def comparison_chart(entries: Sequence[Entry], metric: str, path: Path, label: s
         bars = ax.bar(xs, [v or 0 for v in vals], width, label=name)
         for b, v in zip(bars, vals):
             if v is not None:
-                ax.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
-                            va="bottom", fontsize=7)
+                ax.annotate(
+                    f"{v:.3g}",
+                    (b.get_x() + b.get_width() / 2, b.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
     ax.set_xticks(range(len(tasks)), tasks)
-    ax.set_yscale("log")
+    values = [v for _, vals in series for v in vals if v]
+    if max(values) / min(values) > 20:  # tasks span orders of magnitude (ad01 ~5 ms, ic01 ~170 ms)
+        ax.set_yscale("log")
     ax.set_ylabel(ylabel)
     ax.set_title(f"MLPerf Tiny {metric} per task, NUCLEO-L4R5ZI")
     ax.legend(fontsize=7)
@@ -91,6 +105,11 @@ def write_charts(entries: Sequence[Entry], out_dir: Path) -> list[Path]:
     for e in entries:
         layers = (e.outcome or {}).get("summary", {}).get("layer_cycles")
         if e.mode == "performance" and layers:
-            paths.append(layer_chart(layers, Path(out_dir) / f"layers_{e.task}.png",
-                                     f"{e.task}: cycles per layer, one inference (simulated)"))
+            paths.append(
+                layer_chart(
+                    layers,
+                    Path(out_dir) / f"layers_{e.task}.png",
+                    f"{e.task}: cycles per layer, one inference (simulated)",
+                )
+            )
     return paths

@@ -22,7 +22,7 @@ LABELS = "y_labels.csv"
 
 @dataclass(frozen=True)
 class Entry:
-    """One stimulus: file name (relative to the dataset), label, and for ad01 the window and stride (bytes)."""
+    """One stimulus: file name (relative to the dataset), label; for ad01 the window and stride (bytes)."""
 
     file: str
     classes: int
@@ -34,7 +34,7 @@ class Entry:
 def windows(data: bytes, window: int, stride: int) -> list[bytes]:
     """Sliding windows of `window` bytes every `stride` bytes (only whole windows), as the EEMBC runner
     sends ad01 files."""
-    return [data[i:i + window] for i in range(0, len(data) - window + 1, stride)]
+    return [data[i : i + window] for i in range(0, len(data) - window + 1, stride)]
 
 
 class Dataset:
@@ -45,8 +45,10 @@ class Dataset:
         self.root = Path(root)
         self.task = task
         if not self.root.is_dir():
-            raise DatasetError(f"dataset directory {self.root} does not exist; pass --dataset DIR "
-                               f"(make one with scripts/make_dataset.py)")
+            raise DatasetError(
+                f"dataset directory {self.root} does not exist; pass --dataset DIR "
+                f"(make one with scripts/make_dataset.py)"
+            )
         labels = self.root / LABELS
         if not labels.is_file():
             raise DatasetError(f"{labels} is missing: an EEMBC dataset lists its files and labels there")
@@ -76,18 +78,27 @@ class Dataset:
                         if len(row) != 3:
                             raise ValueError
                 except ValueError:
-                    fmt = "file,2,class,2560,512" if self.task.window_bytes else f"file,{self.task.classes},class"
-                    raise DatasetError(f"{labels}:{lineno}: malformed line {','.join(row)!r}; expected "
-                                       f"{fmt}") from None
+                    fmt = (
+                        "file,2,class,2560,512"
+                        if self.task.window_bytes
+                        else f"file,{self.task.classes},class"
+                    )
+                    raise DatasetError(
+                        f"{labels}:{lineno}: malformed line {','.join(row)!r}; expected {fmt}"
+                    ) from None
                 n = 2 if self.task.metric == "auc" else self.task.classes
                 if classes != n:
-                    raise DatasetError(f"{labels}:{lineno}: {file} says {classes} classes, {self.task.name} "
-                                       f"has {n}; is this a dataset for another task?")
+                    raise DatasetError(
+                        f"{labels}:{lineno}: {file} says {classes} classes, {self.task.name} "
+                        f"has {n}; is this a dataset for another task?"
+                    )
                 if not 0 <= label < n:
                     raise DatasetError(f"{labels}:{lineno}: label {label} of {file} outside 0..{n - 1}")
                 if window is not None and (window != self.task.window_bytes or stride <= 0):
-                    raise DatasetError(f"{labels}:{lineno}: window {window} / stride {stride} of {file}; "
-                                       f"{self.task.name} windows are {self.task.window_bytes} bytes")
+                    raise DatasetError(
+                        f"{labels}:{lineno}: window {window} / stride {stride} of {file}; "
+                        f"{self.task.name} windows are {self.task.window_bytes} bytes"
+                    )
                 entries.append(Entry(file, classes, label, window, stride))
         return entries
 
@@ -98,11 +109,15 @@ class Dataset:
         size = path.stat().st_size
         if e.window is None:
             if size != self.task.input_bytes:
-                raise DatasetError(f"{path} is {size} bytes, {self.task.name} inputs are "
-                                   f"{self.task.input_bytes} bytes: truncated or from another task")
+                raise DatasetError(
+                    f"{path} is {size} bytes, {self.task.name} inputs are "
+                    f"{self.task.input_bytes} bytes: truncated or from another task"
+                )
         elif size < e.window or size % 4:
-            raise DatasetError(f"{path} is {size} bytes: an ad01 file holds whole float32 values and at "
-                               f"least one {e.window}-byte window; truncated?")
+            raise DatasetError(
+                f"{path} is {size} bytes: an ad01 file holds whole float32 values and at "
+                f"least one {e.window}-byte window; truncated?"
+            )
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -115,8 +130,9 @@ class Dataset:
 
     def _check_size(self, e: Entry, data: bytes) -> None:
         if e.window is None and len(data) != self.task.input_bytes:
-            raise DatasetError(f"{self.root / e.file} changed size while the benchmark ran "
-                               f"({len(data)} bytes)")
+            raise DatasetError(
+                f"{self.root / e.file} changed size while the benchmark ran ({len(data)} bytes)"
+            )
 
     def inputs(self, i: int) -> list[bytes]:
         """The device inputs for stimulus i: the file itself, or its ad01 windows."""
@@ -135,6 +151,8 @@ def random_stimuli(task: Task, count: int, seed: int = 0) -> list[bytes]:
     ../shared/samples (mean -28, deviation 11, within the model's input range -84.8 .. 14.9)."""
     rng = np.random.default_rng(seed)
     if task.window_bytes:
-        return [np.clip(rng.normal(-28.0, 11.0, task.window_bytes // 4), -80.0, 14.0).astype("<f4").tobytes()
-                for _ in range(count)]
+        return [
+            np.clip(rng.normal(-28.0, 11.0, task.window_bytes // 4), -80.0, 14.0).astype("<f4").tobytes()
+            for _ in range(count)
+        ]
     return [rng.integers(0, 256, task.input_bytes, dtype=np.uint8).tobytes() for _ in range(count)]

@@ -18,18 +18,24 @@ def _import_ray():
     return ray
 
 
-def run_on_ray(address: str, spec: BackendSpec | None, ds: Dataset, allow_placeholder: bool,
-               chunks: list[list[int]], progress: Callable[[int], None] | None) -> dict[int, list[list[float]]]:
+def run_on_ray(
+    address: str,
+    spec: BackendSpec | None,
+    ds: Dataset,
+    allow_placeholder: bool,
+    chunks: list[list[int]],
+    progress: Callable[[int], None] | None,
+) -> dict[int, list[list[float]]]:
     """Run each chunk of stimulus indices as one Ray task; results merged by index."""
     ray = _import_ray()
     if spec is None or spec.kind != "sim":
         raise RunnerError("--ray runs simulated boards only (--backend sim)")
-    ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
-             log_to_driver=False)
+    ray.init(address=None if address == "local" else address, ignore_reinit_error=True, log_to_driver=False)
 
     @ray.remote
     def shard(spec, task_name, root, indices, allow):
         from tinyperf.runner import accuracy
+
         accuracy._worker_init(spec, task_name, root, allow)
         try:
             return accuracy._worker_run(indices)

@@ -32,8 +32,15 @@ class Firmware:
         return hashlib.sha256(self.image.read_bytes()).hexdigest() if self.image else None
 
 
-def provide(task: Task, mode: str, *, image: Path | None = None, model: Path | None = None,
-            baud: int | None = None, build: bool = True) -> Firmware:
+def provide(
+    task: Task,
+    mode: str,
+    *,
+    image: Path | None = None,
+    model: Path | None = None,
+    baud: int | None = None,
+    build: bool = True,
+) -> Firmware:
     """The firmware for `task` in `mode` (see module docstring). With `build=False` (a real board: the
     board runs whatever is flashed) only the model facts are gathered."""
     if image is not None:
@@ -41,8 +48,12 @@ def provide(task: Task, mode: str, *, image: Path | None = None, model: Path | N
         if not image.is_file():
             raise RunnerError(f"firmware image {image} does not exist")
         m = Path(model) if model else None
-        return Firmware(image, m, md5(m) if m else None,
-                        f"--model {m} (asserted for --firmware {image.name})" if m else f"--firmware {image.name}")
+        return Firmware(
+            image,
+            m,
+            md5(m) if m else None,
+            f"--model {m} (asserted for --firmware {image.name})" if m else f"--firmware {image.name}",
+        )
     if model is None and not build:
         return Firmware(None, None, None, "the firmware on the board (no --model given)")
     if model is not None:
@@ -59,8 +70,9 @@ def provide(task: Task, mode: str, *, image: Path | None = None, model: Path | N
     try:
         from tinyperf.firmware.build import build_firmware
     except ImportError as e:
-        raise RunnerError(f"cannot build firmware: tinyperf.firmware.build is not available ({e}); pass "
-                          f"--firmware IMAGE") from None
+        raise RunnerError(
+            f"cannot build firmware: tinyperf.firmware.build is not available ({e}); pass --firmware IMAGE"
+        ) from None
     kwargs: dict[str, Any] = {"model": str(model), "mode": mode}
     if baud:
         kwargs["baud"] = baud

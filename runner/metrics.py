@@ -55,11 +55,11 @@ def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     ranks = np.empty(len(s), dtype=np.float64)
     sorted_s = s[order]
     i = 0
-    while i < len(s):   # average ranks over runs of equal scores
+    while i < len(s):  # average ranks over runs of equal scores
         j = i
         while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
             j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
         i = j + 1
     u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))

@@ -57,8 +57,10 @@ def reference_model(task_name: str, *, download: bool = True) -> Path:
         path = Path(env) / task.model_file
         if path.is_file():
             if not _verified(path, task):
-                raise RunnerError(f"{path} is not the {task.name} reference model (md5 {md5(path)}, expected "
-                                  f"{task.model_md5}); fix $TINYPERF_MODELS or use --division open --model")
+                raise RunnerError(
+                    f"{path} is not the {task.name} reference model (md5 {md5(path)}, expected "
+                    f"{task.model_md5}); fix $TINYPERF_MODELS or use --division open --model"
+                )
             return path
         log.info("%s not in $TINYPERF_MODELS (%s); trying the cache", task.model_file, env)
     cached = cache_dir() / task.model_file
@@ -67,8 +69,10 @@ def reference_model(task_name: str, *, download: bool = True) -> Path:
             return cached
         log.warning("cached %s is corrupt; downloading it again", cached)
     if not download:
-        raise RunnerError(f"the {task.name} reference model {task.model_file} is neither in $TINYPERF_MODELS "
-                          f"nor in {cache_dir()}; set TINYPERF_MODELS to a directory holding it")
+        raise RunnerError(
+            f"the {task.name} reference model {task.model_file} is neither in $TINYPERF_MODELS "
+            f"nor in {cache_dir()}; set TINYPERF_MODELS to a directory holding it"
+        )
     return _download(task, cached)
 
 
@@ -79,11 +83,15 @@ def _download(task: Task, dest: Path) -> Path:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r:
             data = r.read()
     except (urllib.error.URLError, OSError) as e:
-        raise RunnerError(f"cannot download the {task.name} reference model from {url}: {e}; check the "
-                          f"network, or put {task.model_file} in a directory and set TINYPERF_MODELS") from None
+        raise RunnerError(
+            f"cannot download the {task.name} reference model from {url}: {e}; check the "
+            f"network, or put {task.model_file} in a directory and set TINYPERF_MODELS"
+        ) from None
     digest = hashlib.md5(data).hexdigest()
     if digest != task.model_md5:
-        raise RunnerError(f"downloaded {url} has md5 {digest}, expected {task.model_md5} for the {task.name} "
-                          f"reference model; not using it (is $TINYPERF_MODELS_URL right?)")
+        raise RunnerError(
+            f"downloaded {url} has md5 {digest}, expected {task.model_md5} for the {task.name} "
+            f"reference model; not using it (is $TINYPERF_MODELS_URL right?)"
+        )
     atomic_write(dest, data)
     return dest

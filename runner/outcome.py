@@ -24,5 +24,11 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
-        return {"task": self.task, "mode": self.mode, "summary": self.summary, "compliant": self.compliant,
-                "notes": self.notes, "details": self.details}
+        return {
+            "task": self.task,
+            "mode": self.mode,
+            "summary": self.summary,
+            "compliant": self.compliant,
+            "notes": self.notes,
+            "details": self.details,
+        }

@@ -33,20 +33,22 @@ MIN_ITERATIONS = 10
 WARMUPS = 1
 
 
-def choose_iterations(seconds_per_inference: float, min_seconds: float = MIN_SECONDS,
-                      min_iterations: int = MIN_ITERATIONS) -> int:
+def choose_iterations(
+    seconds_per_inference: float, min_seconds: float = MIN_SECONDS, min_iterations: int = MIN_ITERATIONS
+) -> int:
     """Inferences per window so that it lasts >= min_seconds (10 % margin), >= min_iterations, rounded up
     to two significant digits."""
     if seconds_per_inference <= 0:
-        raise ProtocolError(f"the timing run measured {seconds_per_inference} s per inference; the device "
-                            f"timestamps are broken")
+        raise ProtocolError(
+            f"the timing run measured {seconds_per_inference} s per inference; the device "
+            f"timestamps are broken"
+        )
     n = max(min_iterations, math.ceil(min_seconds * 1.1 / seconds_per_inference))
     mag = 10 ** max(0, len(str(n)) - 2)
     return max(min_iterations, math.ceil(n / mag) * mag)
 
 
-def timed_infer(session: Session, iterations: int, warmups: int, mode: str,
-                estimate_s: float | None) -> dict:
+def timed_infer(session: Session, iterations: int, warmups: int, mode: str, estimate_s: float | None) -> dict:
     """One `infer` with device-time measurement: {'iterations','seconds','energy_uJ','results'}."""
     per = estimate_s if estimate_s is not None else 5.0
     timeout = ((iterations + warmups) * per * 2.0 + 10.0) * session.timeout_scale
@@ -55,14 +57,18 @@ def timed_infer(session: Session, iterations: int, warmups: int, mode: str,
     out = {"iterations": iterations, "results": r.results, "energy_uJ": None}
     if mode == "performance":
         if r.elapsed_us is None:
-            raise ProtocolError(f"`infer {iterations} {warmups}` printed {len(r.lap_us)} m-lap-us timestamps, "
-                                f"2 needed; is this an energy-mode build? (use the performance build)")
+            raise ProtocolError(
+                f"`infer {iterations} {warmups}` printed {len(r.lap_us)} m-lap-us timestamps, "
+                f"2 needed; is this an energy-mode build? (use the performance build)"
+            )
         out["seconds"] = r.elapsed_us / 1e6
         return out
     edges = session.backend.timestamp_edges()
     if len(edges) < 2:
-        raise ProtocolError(f"energy mode: {len(edges)} timestamp edges during `infer {iterations} "
-                            f"{warmups}`, 2 needed; is this an energy-mode build (GPIO timestamps)?")
+        raise ProtocolError(
+            f"energy mode: {len(edges)} timestamp edges during `infer {iterations} "
+            f"{warmups}`, 2 needed; is this an energy-mode build (GPIO timestamps)?"
+        )
     if len(edges) > 2:
         log.warning("energy mode: %d timestamp edges during one infer; using the last two", len(edges))
     a, b = edges[-2], edges[-1]
@@ -72,16 +78,26 @@ def timed_infer(session: Session, iterations: int, warmups: int, mode: str,
     return out
 
 
-def run(session: Session, stimuli: Sequence[bytes], mode: str = "performance", *, runs: int = RUNS,
-        min_seconds: float = MIN_SECONDS, min_iterations: int = MIN_ITERATIONS,
-        progress: Callable[[int], None] | None = None, stimulus_names: Sequence[str] | None = None) -> Outcome:
+def run(
+    session: Session,
+    stimuli: Sequence[bytes],
+    mode: str = "performance",
+    *,
+    runs: int = RUNS,
+    min_seconds: float = MIN_SECONDS,
+    min_iterations: int = MIN_ITERATIONS,
+    progress: Callable[[int], None] | None = None,
+    stimulus_names: Sequence[str] | None = None,
+) -> Outcome:
     """Performance or energy mode on an open session (see module docstring). `progress(k)` is called after
     the timing run (k=0) and after each window."""
     if mode not in ("performance", "energy"):
         raise RunnerError(f"mode {mode!r} is not performance or energy")
     if mode == "energy" and not session.backend.measures_energy:
-        raise RunnerError(f"energy mode needs an energy measurement; {session.backend.transport.name} has none "
-                          f"(run energy mode on the simulated board, or configure an energy monitor)")
+        raise RunnerError(
+            f"energy mode needs an energy measurement; {session.backend.transport.name} has none "
+            f"(run energy mode on the simulated board, or configure an energy monitor)"
+        )
     if not stimuli:
         raise RunnerError("performance mode needs at least one stimulus")
     names = list(stimulus_names) if stimulus_names else [f"stimulus_{i}" for i in range(len(stimuli))]
@@ -90,8 +106,12 @@ def run(session: Session, stimuli: Sequence[bytes], mode: str = "performance", *
     session.client.load(stimuli[0])
     timing = timed_infer(session, 1, 0, mode, None)
     iterations = choose_iterations(timing["seconds"], min_seconds, min_iterations)
-    log.info("%s: timing run %.3f ms per inference -> %d iterations per window", session.task.name,
-             timing["seconds"] * 1e3, iterations)
+    log.info(
+        "%s: timing run %.3f ms per inference -> %d iterations per window",
+        session.task.name,
+        timing["seconds"] * 1e3,
+        iterations,
+    )
     if progress:
         progress(0)
     windows = []
@@ -103,8 +123,13 @@ def run(session: Session, stimuli: Sequence[bytes], mode: str = "performance", *
         w = timed_infer(session, n, WARMUPS, mode, timing["seconds"])
         if w["seconds"] < min_seconds:
             n = choose_iterations(w["seconds"] / n, min_seconds, min_iterations)
-            log.warning("window %d lasted %.3f s < %.1f s; repeating it with %d iterations", k + 1,
-                        w["seconds"], min_seconds, n)
+            log.warning(
+                "window %d lasted %.3f s < %.1f s; repeating it with %d iterations",
+                k + 1,
+                w["seconds"],
+                min_seconds,
+                n,
+            )
             w = timed_infer(session, n, WARMUPS, mode, w["seconds"] / w["iterations"])
         w["met"] = w["seconds"] >= min_seconds and n >= min_iterations
         compliant &= w["met"]
@@ -117,10 +142,21 @@ def run(session: Session, stimuli: Sequence[bytes], mode: str = "performance", *
         if progress:
             progress(k + 1)
     ips = median([w["ips"] for w in windows])
-    summary = {"median_ips": ips, "latency_ms": 1000.0 / ips, "iterations": iterations, "windows": runs,
-               "min_seconds": min_seconds}
-    notes = [] if compliant else [f"runtime requirement not met (a window shorter than {min_seconds} s or "
-                                  f"fewer than {min_iterations} inferences)"]
+    summary = {
+        "median_ips": ips,
+        "latency_ms": 1000.0 / ips,
+        "iterations": iterations,
+        "windows": runs,
+        "min_seconds": min_seconds,
+    }
+    notes = (
+        []
+        if compliant
+        else [
+            f"runtime requirement not met (a window shorter than {min_seconds} s or "
+            f"fewer than {min_iterations} inferences)"
+        ]
+    )
     if min_seconds < MIN_SECONDS:
         compliant = False
         notes.append(f"windows of {min_seconds} s instead of the {MIN_SECONDS:g} s the rules require")
@@ -136,22 +172,39 @@ def run(session: Session, stimuli: Sequence[bytes], mode: str = "performance", *
 def performance_text(windows: list[dict], summary: dict) -> str:
     lines = []
     for k, w in enumerate(windows, 1):
-        lines += [f"Performance results for window {k}", f"    # Inferences : {w['iterations']}",
-                  f"    Runtime: {w['seconds']:.6f} sec.", f"    Throughput: {w['ips']!r} inf./sec.",
-                  "    Runtime requirements have been met." if w["met"] else
-                  "    Runtime requirements have NOT been met."]
-    lines += [RULE, f"Median throughput is {summary['median_ips']:10.3f} inf./sec.",
-              f"Latency is {summary['latency_ms']:.4f} ms.", RULE]
+        lines += [
+            f"Performance results for window {k}",
+            f"    # Inferences : {w['iterations']}",
+            f"    Runtime: {w['seconds']:.6f} sec.",
+            f"    Throughput: {w['ips']!r} inf./sec.",
+            "    Runtime requirements have been met."
+            if w["met"]
+            else "    Runtime requirements have NOT been met.",
+        ]
+    lines += [
+        RULE,
+        f"Median throughput is {summary['median_ips']:10.3f} inf./sec.",
+        f"Latency is {summary['latency_ms']:.4f} ms.",
+        RULE,
+    ]
     return "\n".join(lines) + "\n"
 
 
 def energy_text(windows: list[dict], summary: dict) -> str:
     lines = ["Power Edition Output"]
     for k, w in enumerate(windows):
-        lines += [f"Energy data for trial {k}", f"  Elapsed time  : {w['seconds']!r}",
-                  f"  Inferences    : {w['iterations']}", f"  Power         : {w['avg_power_mW']:.4f} mW.",
-                  f"  Total Energy  : {w['energy_uJ']:.3f} uJ",
-                  f"  Energy/Inf    : {w['energy_uJ_per_inference']:.3f} uJ/inf"]
-    lines += [RULE, f"Median energy cost is {summary['energy_uJ_per_inference']:.4f} uJ/inf.",
-              f"Median power is {summary['avg_power_mW']:.4f} mW.", RULE]
+        lines += [
+            f"Energy data for trial {k}",
+            f"  Elapsed time  : {w['seconds']!r}",
+            f"  Inferences    : {w['iterations']}",
+            f"  Power         : {w['avg_power_mW']:.4f} mW.",
+            f"  Total Energy  : {w['energy_uJ']:.3f} uJ",
+            f"  Energy/Inf    : {w['energy_uJ_per_inference']:.3f} uJ/inf",
+        ]
+    lines += [
+        RULE,
+        f"Median energy cost is {summary['energy_uJ_per_inference']:.4f} uJ/inf.",
+        f"Median power is {summary['avg_power_mW']:.4f} mW.",
+        RULE,
+    ]
     return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ LAYER_RE = re.compile(r"^tp_layer_(\d+)_\w+$")
 def layer_symbols(elf: str | Path) -> dict[int, str]:
     """Entry address (Thumb bit cleared) -> symbol name of every tp_layer_* function in the ELF."""
     from elftools.elf.elffile import ELFFile
+
     out = {}
     with open(elf, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
@@ -36,6 +37,7 @@ def layer_symbols(elf: str | Path) -> dict[int, str]:
 def layer_cycles(board, client: DutClient, elf: str | Path, data: bytes) -> dict[str, int]:
     """Cycles per layer for one inference of `data` (see module docstring); ordered by layer index."""
     from unicorn import UC_HOOK_CODE
+
     symbols = layer_symbols(elf)
     if not symbols:
         raise RunnerError(f"{elf} has no tp_layer_* functions (not built by the tinyperf model compiler)")
@@ -45,12 +47,14 @@ def layer_cycles(board, client: DutClient, elf: str | Path, data: bytes) -> dict
         entries.append((symbols[address], board.cycles))
 
     handles = [board.uc.hook_add(UC_HOOK_CODE, on_entry, begin=a, end=a) for a in symbols]
+    board.uc.ctl_flush_tb()  # blocks translated before the hooks existed would not call them
     try:
         client.load(data)
         client.infer(2, 0, timeout_s=60.0)
     finally:
         for h in handles:
             board.uc.hook_del(h)
+        board.uc.ctl_flush_tb()
     n = len(symbols)
     if len(entries) < n + 1:
         raise RunnerError(f"profiling saw {len(entries)} layer entries for 2 inferences of {n} layers")

@@ -38,8 +38,10 @@ class Progress:
         bar = "#" * int(frac * self.WIDTH) + "-" * (self.WIDTH - int(frac * self.WIDTH))
         elapsed = time.monotonic() - self.t0
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        return (f"{self.label:<24} [{bar}] {self.done}/{self.total} {_fmt(elapsed)} "
-                f"ETA {_fmt(eta) if self.done else '?'}")
+        return (
+            f"{self.label:<24} [{bar}] {self.done}/{self.total} {_fmt(elapsed)} "
+            f"ETA {_fmt(eta) if self.done else '?'}"
+        )
 
     def _draw(self, force: bool = False) -> None:
         if not self.live:
@@ -54,6 +56,7 @@ class Progress:
         if self.live:
             self.stream.write("\r" + self._line() + "\n")
         elif self.enabled:
-            self.stream.write(f"{self.label}: {self.done}/{self.total} in "
-                              f"{_fmt(time.monotonic() - self.t0)}\n")
+            self.stream.write(
+                f"{self.label}: {self.done}/{self.total} in {_fmt(time.monotonic() - self.t0)}\n"
+            )
         self.stream.flush()

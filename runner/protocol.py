@@ -31,7 +31,7 @@ PROFILE_RE = re.compile(r"^m-profile-\[(.*)\]$")
 MODEL_RE = re.compile(r"^m-model-\[(.*)\]$")
 MODEL_HASH_RE = re.compile(r"^m-model-(?:md5|hash)-\[([0-9a-fA-F]{32})\]$")
 EXPECT_RE = re.compile(r"^m-\[Expecting (\d+) bytes\]$")
-LAP_WRAP = 1 << 32   # m-lap-us comes from a free-running 32-bit µs counter
+LAP_WRAP = 1 << 32  # m-lap-us comes from a free-running 32-bit µs counter
 
 
 class Transport(Protocol):
@@ -106,8 +106,15 @@ class DutClient:
     load is retried after a timeout; `chunk_bytes` is the payload per `db <hex>` command (the EEMBC command
     buffer holds 80 characters: `db ` + 64 hex digits + `%` fits)."""
 
-    def __init__(self, transport: Transport, *, command_timeout_s: float = 2.0, retries: int = 2,
-                 chunk_bytes: int = 32, max_garbage: int = 16):
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        command_timeout_s: float = 2.0,
+        retries: int = 2,
+        chunk_bytes: int = 32,
+        max_garbage: int = 16,
+    ):
         self.t = transport
         self.command_timeout_s = command_timeout_s
         self.retries = retries
@@ -142,8 +149,10 @@ class DutClient:
                 self.transcript.append(f"< [garbage] {raw!r}")
                 log.warning("%s: garbage line from device after %r: %r", self.t.name, cmd, raw[:60])
                 if garbage > self.max_garbage:
-                    raise ProtocolError(f"{self.t.name}: device sent {garbage} garbage lines answering "
-                                        f"{cmd!r} (last {raw[:60]!r}); check the baud rate and the cable")
+                    raise ProtocolError(
+                        f"{self.t.name}: device sent {garbage} garbage lines answering "
+                        f"{cmd!r} (last {raw[:60]!r}); check the baud rate and the cable"
+                    )
                 # a protocol line may follow garbage on the same line (noise before the first byte)
                 idx = text.find("m-")
                 if idx < 0:
@@ -162,11 +171,19 @@ class DutClient:
 
     def _timeout(self, cmd: str, timeout_s: float, lines: list[str]) -> None:
         tail = " | ".join(lines[-3:]) or "nothing"
-        raise SerialTimeout(f"{self.t.name}: no m-ready within {timeout_s:g} s after {cmd!r} (received: "
-                            f"{tail}); is the firmware running and the baud rate right?")
+        raise SerialTimeout(
+            f"{self.t.name}: no m-ready within {timeout_s:g} s after {cmd!r} (received: "
+            f"{tail}); is the firmware running and the baud rate right?"
+        )
 
-    def command(self, cmd: str, *, timeout_s: float | None = None, expect: re.Pattern | None = None,
-                retry: bool = False) -> list[str]:
+    def command(
+        self,
+        cmd: str,
+        *,
+        timeout_s: float | None = None,
+        expect: re.Pattern | None = None,
+        retry: bool = False,
+    ) -> list[str]:
         """Send `cmd%` and return the reply lines before m-ready. With `expect`, a reply without a matching
         line is read once more (a stale m-ready from before the command) and then a ProtocolError."""
         timeout_s = self.command_timeout_s if timeout_s is None else timeout_s
@@ -178,14 +195,16 @@ class DutClient:
                 if expect is not None and not any(expect.match(x) for x in lines):
                     lines += self._collect(cmd, timeout_s)
                     if not any(expect.match(x) for x in lines):
-                        raise ProtocolError(f"{self.t.name}: reply to {cmd!r} lacks {expect.pattern!r}: "
-                                            f"{lines[-5:]}")
+                        raise ProtocolError(
+                            f"{self.t.name}: reply to {cmd!r} lacks {expect.pattern!r}: {lines[-5:]}"
+                        )
                 return lines
             except SerialTimeout:
                 if attempt + 1 >= attempts:
                     raise
-                log.warning("%s: timeout on %r, retrying (%d/%d)", self.t.name, cmd, attempt + 1,
-                            attempts - 1)
+                log.warning(
+                    "%s: timeout on %r, retrying (%d/%d)", self.t.name, cmd, attempt + 1, attempts - 1
+                )
         raise AssertionError("unreachable")
 
     # -- protocol commands -------------------------------------------------------------------------------
@@ -235,25 +254,30 @@ class DutClient:
                 lines = self.command(f"db load {n}", timeout_s=chunk_timeout_s)
                 got = [int(m.group(1)) for x in lines if (m := EXPECT_RE.match(x))]
                 if got != [n]:
-                    raise ProtocolError(f"{self.t.name}: `db load {n}` answered {lines}; expected "
-                                        f"m-[Expecting {n} bytes]")
+                    raise ProtocolError(
+                        f"{self.t.name}: `db load {n}` answered {lines}; expected m-[Expecting {n} bytes]"
+                    )
                 done = False
                 for offset in range(0, n, self.chunk_bytes):
-                    chunk = data[offset:offset + self.chunk_bytes]
+                    chunk = data[offset : offset + self.chunk_bytes]
                     lines = self.command(f"db {chunk.hex()}", timeout_s=chunk_timeout_s)
                     done = "m-load-done" in lines
                     if done and offset + len(chunk) < n:
-                        raise ProtocolError(f"{self.t.name}: m-load-done after {offset + len(chunk)} of "
-                                            f"{n} bytes")
+                        raise ProtocolError(
+                            f"{self.t.name}: m-load-done after {offset + len(chunk)} of {n} bytes"
+                        )
                 if not done:
                     raise ProtocolError(f"{self.t.name}: no m-load-done after all {n} bytes were sent")
                 return
             except SerialTimeout as e:
                 if attempt >= self.retries:
-                    raise SerialTimeout(f"device stopped answering while loading byte {offset} of {n} "
-                                        f"({self.retries + 1} attempts): {e}") from None
-                log.warning("%s: load timed out at byte %d of %d, restarting the load", self.t.name,
-                            offset, n)
+                    raise SerialTimeout(
+                        f"device stopped answering while loading byte {offset} of {n} "
+                        f"({self.retries + 1} attempts): {e}"
+                    ) from None
+                log.warning(
+                    "%s: load timed out at byte %d of %d, restarting the load", self.t.name, offset, n
+                )
 
     def infer(self, iterations: int, warmups: int = 0, *, timeout_s: float) -> InferResult:
         """`infer N W`: N timed inferences after W warm-ups; returns timestamps and the result vector.

@@ -78,16 +78,25 @@ class ResultsTree:
     def write_system(self, description: dict[str, Any]) -> None:
         atomic_write(self.system_json(), json.dumps(description, indent=2, sort_keys=False) + "\n")
 
-    def write_entry(self, task_folder: str, mode: str, *, results_txt: str, log_txt: str,
-                    record: dict[str, Any], key: str) -> Path:
+    def write_entry(
+        self, task_folder: str, mode: str, *, results_txt: str, log_txt: str, record: dict[str, Any], key: str
+    ) -> Path:
         """Write a complete entry: results.txt, log.txt, then results.json (status complete, hashes)."""
         d = self.entry_dir(task_folder, mode)
         atomic_write(d / "results.txt", results_txt)
         atomic_write(d / "log.txt", log_txt)
-        doc = {"status": "complete", "config_key": key, "sha256": {f: sha256(d / f) for f in FILES},
-               **record}
+        doc = {"status": "complete", "config_key": key, "sha256": {f: sha256(d / f) for f in FILES}, **record}
         atomic_write(d / "results.json", json.dumps(doc, indent=2, default=_jsonable) + "\n")
         return d
+
+    def mark_running(self, task_folder: str, mode: str, key: str) -> None:
+        """Before an entry runs: replace any earlier record by status "running" and drop its results.txt,
+        so an interrupted run never leaves an older result looking like this run's."""
+        d = self.entry_dir(task_folder, mode)
+        stale = d / "results.txt"
+        if stale.exists():
+            stale.unlink()
+        atomic_write(d / "results.json", json.dumps({"status": "running", "config_key": key}) + "\n")
 
     def write_failure(self, task_folder: str, mode: str, *, log_txt: str, error: str, key: str) -> Path:
         """Record a failed entry: its log and the error; any stale results.txt is removed."""
@@ -96,8 +105,10 @@ class ResultsTree:
         stale = d / "results.txt"
         if stale.exists():
             stale.unlink()
-        atomic_write(d / "results.json", json.dumps({"status": "failed", "config_key": key, "error": error},
-                                                    indent=2) + "\n")
+        atomic_write(
+            d / "results.json",
+            json.dumps({"status": "failed", "config_key": key, "error": error}, indent=2) + "\n",
+        )
         return d
 
     def completed(self, task_folder: str, mode: str, key: str) -> dict[str, Any] | None:
@@ -121,8 +132,12 @@ class ResultsTree:
         for f in FILES:
             p = d / f
             if not p.exists() or sha256(p) != doc.get("sha256", {}).get(f):
-                log.warning("%s is missing or modified since it was written; running %s/%s again", p,
-                            task_folder, mode)
+                log.warning(
+                    "%s is missing or modified since it was written; running %s/%s again",
+                    p,
+                    task_folder,
+                    mode,
+                )
                 return None
         return doc
 

@@ -21,7 +21,7 @@ import numpy as np
 from tinyperf.errors import RunnerError
 from tinyperf.runner.metrics import percentile
 
-EPS = 1e-9   # relative slack when comparing sums of float service times with a bound
+EPS = 1e-9  # relative slack when comparing sums of float service times with a bound
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,21 @@ def _pick(rng: np.random.Generator, n_samples: int, k: int) -> tuple[int, ...]:
 
 
 def single_stream(n_queries: int, n_samples: int, seed: int = 0) -> list[Query]:
-    return [Query(None, s) for s in (_pick(np.random.default_rng(seed), n_samples, 1) for _ in range(n_queries))]
+    return [
+        Query(None, s) for s in (_pick(np.random.default_rng(seed), n_samples, 1) for _ in range(n_queries))
+    ]
 
 
-def multi_stream(n_queries: int, samples_per_query: int, interval_s: float, n_samples: int,
-                 seed: int = 0) -> list[Query]:
+def multi_stream(
+    n_queries: int, samples_per_query: int, interval_s: float, n_samples: int, seed: int = 0
+) -> list[Query]:
     rng = np.random.default_rng(seed)
     return [Query(i * interval_s, _pick(rng, n_samples, samples_per_query)) for i in range(n_queries)]
 
 
-def poisson(rate_hz: float, duration_s: float, n_samples: int, seed: int = 0,
-            min_queries: int = 100) -> list[Query]:
+def poisson(
+    rate_hz: float, duration_s: float, n_samples: int, seed: int = 0, min_queries: int = 100
+) -> list[Query]:
     """Poisson arrivals at `rate_hz` for `duration_s` device seconds (at least `min_queries` queries)."""
     if rate_hz <= 0:
         raise RunnerError(f"server rate must be > 0 queries/s, got {rate_hz}")
@@ -92,16 +96,24 @@ def latencies(done: Sequence[Completed]) -> list[float]:
     return [c.latency_s for c in done]
 
 
-def max_rate_under_bound(service_s: Callable[[int], float], n_samples: int, bound_s: float,
-                         duration_s: float = 60.0, p: float = 99.0, seed: int = 0,
-                         iterations: int = 40) -> tuple[float, float]:
+def max_rate_under_bound(
+    service_s: Callable[[int], float],
+    n_samples: int,
+    bound_s: float,
+    duration_s: float = 60.0,
+    p: float = 99.0,
+    seed: int = 0,
+    iterations: int = 40,
+) -> tuple[float, float]:
     """Server scenario: bisection for the highest Poisson rate (queries/s) whose p-th percentile latency is
     <= `bound_s`. Returns (rate, its p-th percentile latency). The rate is bracketed by 0 and the
     device's saturation rate 1 / mean service time."""
     mean_service = float(np.mean([service_s(i) for i in range(n_samples)]))
     if mean_service > bound_s:
-        raise RunnerError(f"a single inference ({mean_service * 1e3:.2f} ms) already exceeds the latency "
-                          f"bound ({bound_s * 1e3:.2f} ms); raise --latency-bound-ms")
+        raise RunnerError(
+            f"a single inference ({mean_service * 1e3:.2f} ms) already exceeds the latency "
+            f"bound ({bound_s * 1e3:.2f} ms); raise --latency-bound-ms"
+        )
     lo, hi = 0.0, 1.0 / mean_service
     lo_lat = mean_service
     for _ in range(iterations):
@@ -116,14 +128,22 @@ def max_rate_under_bound(service_s: Callable[[int], float], n_samples: int, boun
     return lo, lo_lat
 
 
-def max_streams(service_s: Callable[[int], float], n_samples: int, interval_s: float,
-                duration_s: float = 60.0, p: float = 99.0, seed: int = 0) -> tuple[int, float]:
+def max_streams(
+    service_s: Callable[[int], float],
+    n_samples: int,
+    interval_s: float,
+    duration_s: float = 60.0,
+    p: float = 99.0,
+    seed: int = 0,
+) -> tuple[int, float]:
     """Multi-stream: the largest samples-per-query N whose p-th percentile query latency <= interval.
     Returns (N, its latency); N = 0 when even one sample per query misses the interval."""
     n_queries = max(1, int(duration_s / interval_s))
     best, best_lat, n = 0, 0.0, 1
     while True:
-        lat = percentile(latencies(replay(multi_stream(n_queries, n, interval_s, n_samples, seed), service_s)), p)
+        lat = percentile(
+            latencies(replay(multi_stream(n_queries, n, interval_s, n_samples, seed), service_s)), p
+        )
         if lat > interval_s * (1 + EPS):
             return best, best_lat
         best, best_lat, n = n, lat, n + 1

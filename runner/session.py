@@ -44,31 +44,44 @@ def check_profile(profile: Profile, task: Task, *, allow_placeholder: bool = Fal
     """ProtocolError when the firmware runs another task's model; RunnerError for a placeholder model
     unless explicitly allowed (results are then marked as not publishable)."""
     if profile.model != task.name:
-        raise ProtocolError(f"the firmware reports model {profile.model!r} (profile: {list(profile.lines)}), "
-                            f"but the benchmark is for {task.name}; flash or build the {task.name} firmware")
+        raise ProtocolError(
+            f"the firmware reports model {profile.model!r} (profile: {list(profile.lines)}), "
+            f"but the benchmark is for {task.name}; flash or build the {task.name} firmware"
+        )
     if profile.placeholder:
-        msg = (f"the firmware runs a PLACEHOLDER model instead of the {task.name} network "
-               f"({profile.firmware!r}); its figures mean nothing and are not published")
+        msg = (
+            f"the firmware runs a PLACEHOLDER model instead of the {task.name} network "
+            f"({profile.firmware!r}); its figures mean nothing and are not published"
+        )
         if not allow_placeholder:
-            raise RunnerError(msg + "; build it with the model compiler (tinyperf build --task "
-                              f"{task.name}) or pass --allow-placeholder for a dry run")
+            raise RunnerError(
+                msg + "; build it with the model compiler (tinyperf build --task "
+                f"{task.name}) or pass --allow-placeholder for a dry run"
+            )
         log.warning(msg)
 
 
-def open_session(backend: Backend, task: Task, *, allow_placeholder: bool = False, retries: int = 2,
-                 command_timeout_s: float = 2.0) -> Session:
+def open_session(
+    backend: Backend,
+    task: Task,
+    *,
+    allow_placeholder: bool = False,
+    retries: int = 2,
+    command_timeout_s: float = 2.0,
+) -> Session:
     """Open, reset and handshake; verify the model (see check_profile). Closes the backend on failure."""
     backend.open()
     try:
         backend.reset()
         scale = float(getattr(backend, "timeout_scale", 1.0))
         client = DutClient(backend.transport, retries=retries, command_timeout_s=command_timeout_s * scale)
-        client.sync(boot_timeout_s=1.0 * scale)
+        client.sync(boot_timeout_s=float(getattr(backend, "boot_timeout_s", 1.0)) * scale)
         name = client.name()
         profile = client.profile()
         check_profile(profile, task, allow_placeholder=allow_placeholder)
-        log.info("%s: DUT %r, firmware %r, model %s", backend.transport.name, name, profile.firmware,
-                 profile.model)
+        log.info(
+            "%s: DUT %r, firmware %r, model %s", backend.transport.name, name, profile.firmware, profile.model
+        )
         return Session(backend, client, task, name, profile)
     except BaseException:
         backend.close()

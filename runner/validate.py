@@ -40,14 +40,20 @@ class Comparison:
     def text(self) -> str:
         lines = [f"validation of {self.task}: simulated board vs device", ""]
         for o in self.outputs:
-            lines.append(f"  {o['stimulus']:<24} outputs {'identical' if o['identical'] else 'DIFFER'}"
-                         + ("" if o["identical"] else f"  sim {o['sim']}  board {o['board']}"))
-        lines.append(f"outputs bit-identical: {'yes' if self.identical else 'NO'} ({len(self.outputs)} stimuli)")
+            lines.append(
+                f"  {o['stimulus']:<24} outputs {'identical' if o['identical'] else 'DIFFER'}"
+                + ("" if o["identical"] else f"  sim {o['sim']}  board {o['board']}")
+            )
+        lines.append(
+            f"outputs bit-identical: {'yes' if self.identical else 'NO'} ({len(self.outputs)} stimuli)"
+        )
         if self.latency_ratio is not None:
             err = (self.latency_ratio - 1.0) * 100
-            lines.append(f"latency ({self.iterations} inferences): simulated {self.sim_latency_ms:.4f} ms, "
-                         f"measured {self.board_latency_ms:.4f} ms, simulated/measured {self.latency_ratio:.4f} "
-                         f"({err:+.2f} %)")
+            lines.append(
+                f"latency ({self.iterations} inferences): simulated {self.sim_latency_ms:.4f} ms, "
+                f"measured {self.board_latency_ms:.4f} ms, simulated/measured {self.latency_ratio:.4f} "
+                f"({err:+.2f} %)"
+            )
         lines.append("energy: no energy monitor configured on the device side; not compared")
         return "\n".join(lines) + "\n"
 
@@ -60,8 +66,9 @@ def _window(session: Session, iterations: int, estimate_s: float) -> float:
     return r.elapsed_us / 1e6 / iterations
 
 
-def compare(sim: Session, board: Session, stimuli: Sequence[bytes], names: Sequence[str],
-            window_s: float = 2.0) -> Comparison:
+def compare(
+    sim: Session, board: Session, stimuli: Sequence[bytes], names: Sequence[str], window_s: float = 2.0
+) -> Comparison:
     """Run the comparison described in the module docstring."""
     c = Comparison(sim.task.name)
     per = None

@@ -58,15 +58,7 @@ def tflm_arena(model: Path) -> tuple[int, int]:
     return int(head.group(1)), int(total.group(1))
 
 
-def elf_symbols(elf: Path) -> dict[str, tuple[int, int, str]]:
-    """name -> (address, size, type) of the ELF symbol table."""
-    from elftools.elf.elffile import ELFFile
-    out = {}
-    with open(elf, "rb") as f:
-        symtab = ELFFile(f).get_section_by_name(".symtab")
-        for s in symtab.iter_symbols():
-            out[s.name] = (s["st_value"], s["st_size"], s["st_info"]["type"])
-    return out
+from tinyperf.firmware.compiler.simrun import elf_symbols  # noqa: E402
 
 
 def model_flash(symbols: dict) -> tuple[int, int]:
@@ -106,103 +98,39 @@ def stack_estimate(model_dir: Path, kernels: str) -> int:
     return usage.get("model_invoke", 0) + deepest
 
 
-class LayerTimer:
-    """Code hooks on each layer function's entry and on model_invoke's return address."""
+def simulate(task: str, model: Path, kernels: str) -> dict:
+    """model_invoke on the simulated core (tinyperf.firmware.compiler.simrun.SimModel): cycles of the second
+    of two inferences (warm caches) and per-layer cycles; output checked against the interpreter."""
+    from tflite_micro.python.tflite_micro import runtime
+    from tinyperf.firmware.compiler.simrun import SimModel
 
-    def __init__(self, board, symbols: dict, layer_names: list[str]):
-        from unicorn import UC_HOOK_CODE
-        from unicorn.arm_const import UC_ARM_REG_LR
-        self.board, self.names = board, layer_names
-        self.marks: list[tuple[str, int]] = []
-        self.hooks = []
-        uc = board.uc
-
-        def on_layer(_uc, address, _size, name):
-            self.marks.append((name, board.cycles))
-
-        def on_invoke(_uc, address, _size, _data):
-            self.marks.append(("<invoke>", board.cycles))
-            ret = uc.reg_read(UC_ARM_REG_LR) & ~1
-            if not any(h[1] == ret for h in self.hooks):
-                h = uc.hook_add(UC_HOOK_CODE, lambda u, a, s, d: self.marks.append(("<return>", board.cycles)),
-                                None, ret, ret)
-                self.hooks.append((h, ret))
-
-        for name in layer_names:
-            addr = symbols[name][0] & ~1
-            self.hooks.append((uc.hook_add(UC_HOOK_CODE, on_layer, name, addr, addr), addr))
-        addr = symbols["model_invoke"][0] & ~1
-        self.hooks.append((uc.hook_add(UC_HOOK_CODE, on_invoke, None, addr, addr), addr))
-
-    def per_layer(self) -> tuple[int, dict[str, int]]:
-        """(cycles of the last model_invoke, cycles per layer) from the recorded marks."""
-        starts = [i for i, (n, _) in enumerate(self.marks) if n == "<invoke>"]
-        if not starts:
-            raise RuntimeError("model_invoke was never called")
-        seq = self.marks[starts[-1]:]
-        end = next(c for n, c in seq if n == "<return>")
-        layers = [(n, c) for n, c in seq if n not in ("<invoke>", "<return>")]
-        out = {}
-        for i, (n, c) in enumerate(layers):
-            nxt = layers[i + 1][1] if i + 1 < len(layers) else end
-            out[n] = nxt - c
-        return end - seq[0][1], out
+    sm = SimModel(task, model, kernels=kernels)
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, size=sm.cm.input_shape, dtype=np.int8)
+    sm.run(x)
+    y, cycles = sm.run(x)
+    interp = runtime.Interpreter.from_bytes(model.read_bytes())
+    interp.set_input(x, 0)
+    interp.invoke()
+    data, code = model_flash(sm.symbols)
+    return dict(cycles=cycles, layers=dict(sm.layer_cycles), exact=bool(np.array_equal(y, interp.get_output(0))),
+                const_bytes=data, code_bytes=code, elf=sm.build.elf)
 
 
-def simulate(task: str, model: Path, kernels: str, layer_names: list[str]) -> dict:
+def protocol_latency_us(task: str, model: Path, kernels: str) -> int | None:
+    """Latency the firmware itself reports over the EEMBC protocol (`infer 1 1`, m-lap-us timestamps)."""
     from tinyperf.firmware.build import TASKS as FW_TASKS, build_firmware
     from tinyperf.runner.backends.sim import SimTransport
     from tinyperf.runner.protocol import DutClient
     from tinyperf.sim import SimBoard
 
     build = build_firmware(task, model=model, kernels=kernels)
-    if build.placeholder:
-        raise RuntimeError("firmware links the placeholder model")
-    symbols = elf_symbols(build.elf)
     board = SimBoard.from_image(build.elf)
     client = DutClient(SimTransport(board, board.console, "sim:console"), command_timeout_s=5.0)
     client.sync(boot_timeout_s=2.0)
     rng = np.random.default_rng(0)
     client.load(rng.integers(0, 256, size=FW_TASKS[task].input_bytes, dtype=np.uint8).tobytes())
-    timer = LayerTimer(board, symbols, layer_names)
-    result = client.infer(1, 0, timeout_s=30.0)
-    total, layers = timer.per_layer()
-    data, code = model_flash(symbols)
-    return dict(cycles=total, layers=layers, elapsed_us=result.elapsed_us, const_bytes=data,
-                code_bytes=code, elf=build.elf)
-
-
-def simulate_direct(task: str, model: Path, kernels: str, layer_names: list[str]) -> dict:
-    """Like simulate(), but calls model_invoke directly on the simulated core (no boot, no protocol):
-    SP at the top of SRAM1, flash configured as the firmware does at 120 MHz (LATENCY 5, prefetch,
-    I/D caches on), FPU enabled, LR pointing at a stop hook. For kernel work while the full firmware
-    path is unavailable; the table says which mode produced the figures."""
-    from unicorn import UC_HOOK_CODE
-    from tinyperf.firmware.build import build_firmware
-    from tinyperf.sim import SimBoard
-
-    build = build_firmware(task, model=model, kernels=kernels)
-    symbols = elf_symbols(build.elf)
-    board = SimBoard.from_image(build.elf)
-    board.flash_config_changed(5, True, True, True)
-    board.fp_access_changed(True)
-    done = []
-    ret = symbols["Reset_Handler"][0] & ~1
-    board.uc.hook_add(UC_HOOK_CODE, lambda u, a, s, d: (done.append(board.cycles), board.request_stop()),
-                      None, ret, ret)
-    timer = LayerTimer(board, symbols, layer_names)
-    inp = symbols["model_arena"][0]
-    rng = np.random.default_rng(0)
-    board.uc.mem_write(inp, rng.integers(0, 256, size=symbols["model_arena"][1], dtype=np.uint8).tobytes())
-    for _ in range(2):  # second run: caches warm, as in the benchmark's timed loop
-        done.clear()
-        board.regs.set("lr", ret | 1)
-        board.regs.set("msp", 0x20000000 + 0x30000)
-        board.regs.set("pc", symbols["model_invoke"][0] & ~1)
-        board.run(max_cycles=400_000_000, stop_when=lambda: bool(done), host_timeout_s=600)
-    total, layers = timer.per_layer()
-    data, code = model_flash(symbols)
-    return dict(cycles=total, layers=layers, elapsed_us=None, const_bytes=data, code_bytes=code, elf=build.elf)
+    return client.infer(1, 1, timeout_s=30.0).elapsed_us
 
 
 def main(argv=None) -> int:
@@ -211,8 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--kernels", default="m4", choices=("m4", "ref"))
     ap.add_argument("--no-sim", action="store_true", help="host-side figures only (MACs, memory)")
     ap.add_argument("--per-layer", action="store_true", help="print the per-layer cycle table")
-    ap.add_argument("--direct", action="store_true",
-                    help="call model_invoke directly on the simulated core instead of the EEMBC protocol")
+    ap.add_argument("--protocol", action="store_true",
+                    help="also run the firmware over the EEMBC protocol and print the latency it reports")
     args = ap.parse_args(argv)
 
     from tinyperf.firmware.compiler import compile_model
@@ -229,19 +157,23 @@ def main(argv=None) -> int:
                    tflm_head=head, tflm_total=total, target_ms=target_ms)
         if not args.no_sim:
             t0 = time.monotonic()
-            run = simulate_direct if args.direct else simulate
-            sim = run(task, model, args.kernels, [layer.name for layer in cm.layers])
+            sim = simulate(task, model, args.kernels)
             row.update(cycles=sim["cycles"], code=sim["code_bytes"], const=sim["const_bytes"],
-                       host_s=time.monotonic() - t0)
+                       exact=sim["exact"], host_s=time.monotonic() - t0)
+            if args.protocol:
+                try:
+                    row["protocol_us"] = protocol_latency_us(task, model, args.kernels)
+                except Exception as e:  # the firmware path belongs to other modules; report, continue
+                    row["protocol_us"] = f"failed: {str(e).splitlines()[0][:80]}"
             per_layer[task] = (cm, sim["layers"])
         rows.append(row)
 
-    mode = "model_invoke called directly" if args.direct else "firmware over the EEMBC protocol"
-    print(f"kernels: {args.kernels}; {mode}; latency simulated at {HCLK_HZ / 1e6:.0f} MHz; target = X-CUBE-AI 10.2 "
+    print(f"kernels: {args.kernels}; cycles of model_invoke on the simulated core (firmware image, flash "
+          f"5 WS + ART); latency at {HCLK_HZ / 1e6:.0f} MHz; target = X-CUBE-AI 10.2 "
           "on NUCLEO-L4R5ZI (MLPerf Tiny v1.3)")
     hdr = (f"{'task':6} {'cycles':>10} {'ms':>8} {'target':>7} {'ratio':>6} {'MACs':>10} {'cyc/MAC':>7} "
            f"{'flash B':>8} {'(wts':>7} {'code)':>6} {'RAM B':>7} {'(arena':>7} {'stack)':>6} "
-           f"{'TFLM head':>9} {'TFLM tot':>8}")
+           f"{'TFLM head':>9} {'TFLM tot':>8} {'exact':>5}")
     print(hdr)
     for r in rows:
         if "cycles" in r:
@@ -256,9 +188,15 @@ def main(argv=None) -> int:
             fl = f"{r['weights']:>8} {r['weights']:>7} {'?':>6}"
         ram = r["arena"] + r["stack"]
         print(f"{r['task']:6} {lat}{r['macs']:>10} {cpm} {fl} {ram:>7} {r['arena']:>7} {r['stack']:>6} "
-              f"{r['tflm_head']:>9} {r['tflm_total']:>8}")
+              f"{r['tflm_head']:>9} {r['tflm_total']:>8} {str(r.get('exact', '-')):>5}")
     if args.no_sim:
         print("simulated columns pending (--no-sim)")
+    for r in rows:
+        if "protocol_us" in r:
+            print(f"{r['task']}: firmware-reported latency over the EEMBC protocol: {r['protocol_us']} us")
+    print("flash = model const data + model/kernel code (ELF symbols); RAM = arena + static stack estimate "
+          "(-fstack-usage); TFLM head/total = tflite-micro interpreter arena (RecordingMicroAllocator); "
+          "exact = simulated output == interpreter output")
     if args.per_layer:
         for task, (cm, layers) in per_layer.items():
             print(f"\n{task}: per-layer cycles")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from tinyperf.runner.tasks import TASKS, get_task
 
 def interpreter(model: Path):
     from tflite_micro.python.tflite_micro import runtime
+
     return runtime.Interpreter.from_bytes(model.read_bytes())
 
 
@@ -48,12 +48,12 @@ def to_input(task, data: bytes, in_scale: float, in_zp: int) -> np.ndarray:
         return (np.frombuffer(data, np.uint8).astype(np.int16) - 128).astype(np.int8)
     x = np.frombuffer(data, "<f4").astype(np.float32)
     q = x / np.float32(in_scale)
-    q = np.sign(q) * np.floor(np.abs(q) + 0.5) + in_zp          # round half away from zero
+    q = np.sign(q) * np.floor(np.abs(q) + 0.5) + in_zp  # round half away from zero
     return np.clip(q, -128, 127).astype(np.int8)
 
 
 def infer(it, task, data: bytes) -> np.ndarray:
-    d_in, d_out = it.get_input_details(0), it.get_output_details(0)
+    d_in = it.get_input_details(0)
     x = to_input(task, data, *quant(d_in)).reshape(d_in["shape"])
     it.set_input(x, 0)
     it.invoke()
@@ -75,8 +75,10 @@ def ad_score(it, task, data: bytes) -> float:
 def random_inputs(task, count: int, seed: int, frames: int) -> list[bytes]:
     rng = np.random.default_rng(seed)
     if task.name == "ad01":
-        return [np.clip(rng.normal(-28.0, 11.0, frames * 128), -80.0, 14.0).astype("<f4").tobytes()
-                for _ in range(count)]
+        return [
+            np.clip(rng.normal(-28.0, 11.0, frames * 128), -80.0, 14.0).astype("<f4").tobytes()
+            for _ in range(count)
+        ]
     return [rng.integers(0, 256, task.input_bytes, dtype=np.uint8).tobytes() for _ in range(count)]
 
 
@@ -115,10 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / n).write_bytes(b)
     (args.out / "y_labels.csv").write_text("\n".join(rows) + "\n")
     import tflite_micro
-    meta = {"generated_by": "scripts/make_dataset.py", "task": task.name, "seed": args.seed,
-            "inputs": "given" if args.inputs else "random", "model": str(model),
-            "model_md5": hashlib.md5(model.read_bytes()).hexdigest(),
-            "tflite_micro": getattr(tflite_micro, "__version__", "unknown"), **extra}
+
+    meta = {
+        "generated_by": "scripts/make_dataset.py",
+        "task": task.name,
+        "seed": args.seed,
+        "inputs": "given" if args.inputs else "random",
+        "model": str(model),
+        "model_md5": hashlib.md5(model.read_bytes()).hexdigest(),
+        "tflite_micro": getattr(tflite_micro, "__version__", "unknown"),
+        **extra,
+    }
     (args.out / "dataset.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"{args.out}: {len(blobs)} stimuli for {task.name}")
     return 0
@@ -126,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     from tinyperf.errors import TinyperfError
+
     try:
         sys.exit(main())
     except TinyperfError as e:

@@ -25,10 +25,7 @@ import pkgutil
 import time
 from pathlib import Path
 
-from unicorn import UC_HOOK_INTR, UC_HOOK_MEM_INVALID, Uc, UcError
-from unicorn import unicorn_const as U
-
-import tinyperf.sim.dwt  # noqa: F401 - registers "dwt"
+import tinyperf.sim.dwt
 import tinyperf.sim.peripherals as _peripherals
 import tinyperf.sim.scs  # noqa: F401 - registers "scs"
 from tinyperf.errors import FirmwareFault, LoaderError, PlatformError, SimError, SimTimeout
@@ -36,8 +33,20 @@ from tinyperf.platforms import Board, load_board
 from tinyperf.sim import cpu as _cpu
 from tinyperf.sim.bus import Bus
 from tinyperf.sim.console import ConsoleStream
-from tinyperf.sim.exceptions import (BUSFAULT, CFSR, FAULTS, HARDFAULT, HFSR, IRQ0, SVCALL, USAGEFAULT,
-                                     CoreState, ExceptionEngine, Lockup, exception_name)
+from tinyperf.sim.exceptions import (
+    BUSFAULT,
+    CFSR,
+    FAULTS,
+    HARDFAULT,
+    HFSR,
+    IRQ0,
+    SVCALL,
+    USAGEFAULT,
+    CoreState,
+    ExceptionEngine,
+    Lockup,
+    exception_name,
+)
 from tinyperf.sim.fault_report import FaultReport, tail_lines
 from tinyperf.sim.fpu_guard import FpuGuard
 from tinyperf.sim.loader import Image, load_image
@@ -45,15 +54,17 @@ from tinyperf.sim.memory import Memory
 from tinyperf.sim.peripherals.base import MODELS, Peripheral
 from tinyperf.sim.timing import CycleCounter
 from tinyperf.sim.uart_host import UartHost
+from unicorn import UC_HOOK_INTR, UC_HOOK_MEM_INVALID, Uc, UcError
+from unicorn import unicorn_const as U
 
 log = logging.getLogger("tinyperf.sim")
 
 SLICE_CYCLES = 4_000_000      # longest native run between host-side checks (host timeout, predicates)
 SEMIHOSTING_BKPT = 0xAB       # BKPT 0xAB: Arm semihosting call, r0 = operation
 SYS_EXIT, ADP_STOPPED_APPLICATION_EXIT = 0x18, 0x20026
-DATA_FAULTS = {U.UC_ERR_READ_UNMAPPED, U.UC_ERR_WRITE_UNMAPPED, U.UC_ERR_READ_PROT, U.UC_ERR_WRITE_PROT,
-               U.UC_ERR_READ_UNALIGNED, U.UC_ERR_WRITE_UNALIGNED}
-FETCH_FAULTS = {U.UC_ERR_FETCH_UNMAPPED, U.UC_ERR_FETCH_PROT, U.UC_ERR_FETCH_UNALIGNED}
+DATA_FAULTS = {U.UC_ERR_READ_UNMAPPED, U.UC_ERR_WRITE_UNMAPPED, U.UC_ERR_READ_PROT, U.UC_ERR_WRITE_PROT}
+FETCH_FAULTS = {U.UC_ERR_FETCH_UNMAPPED, U.UC_ERR_FETCH_PROT}
+UNALIGNED_FAULTS = {U.UC_ERR_READ_UNALIGNED, U.UC_ERR_WRITE_UNALIGNED, U.UC_ERR_FETCH_UNALIGNED}
 
 
 def _import_models() -> None:
@@ -98,7 +109,11 @@ class SimBoard:
                                     f"the simulator does not have; known models: {', '.join(sorted(MODELS))}")
             self.peripherals[spec.name] = cls(spec, self)
         self._peripheral_list = list(self.peripherals.values())
-        self.bus = Bus(self.uc, self._peripheral_list, strict=strict)
+        # models that can schedule events (override next_event); their next event, cached (absolute cycle)
+        self._timed_list = [p for p in self._peripheral_list
+                            if type(p).next_event is not Peripheral.next_event]
+        self._event_cache: dict[Peripheral, int | None] = {}
+        self.bus = Bus(self.uc, self._peripheral_list, strict=strict, on_error=lambda e: self.request_stop())
         self.set_trace(trace)
         rcc = self.peripherals.get("RCC")
         if rcc is not None and hasattr(rcc, "clock_listeners"):
@@ -108,13 +123,14 @@ class SimBoard:
         self.uart_hosts: dict[str, UartHost] = {}
         console_uart = platform.console.get("uart")
         self.console = ConsoleStream(self, self.uart_host(console_uart)) if console_uart in self.peripherals else None
+        self._fp_enabled = False
         self.fpu_guard = FpuGuard(self.uc, self._code_ranges(), self._on_nocp)
         if image is not None:
             self.load(image)
         self.reset()
 
     @classmethod
-    def from_image(cls, path: str | Path, board: str | Board = "nucleo_l4r5zi", **kwargs) -> "SimBoard":
+    def from_image(cls, path: str | Path, board: str | Board = "nucleo_l4r5zi", **kwargs) -> SimBoard:
         """Load an .elf/.hex/.bin image onto a board (by name or Board) and reset it."""
         platform = board if isinstance(board, Board) else load_board(board)
         return cls(platform, load_image(path, platform), **kwargs)
@@ -164,6 +180,7 @@ class SimBoard:
         r.set("xpsr", 0x01000000 if pc & 1 else 0)
         r.set("pc", pc & ~1)
         self._sleeping, self._event_latch, self._wfe_resume_pc = None, False, None
+        self._fp_enabled = False
         self.fpu_guard.arm()
 
     # -- BoardContext ----------------------------------------------------------------------------------
@@ -219,7 +236,10 @@ class SimBoard:
         self.request_stop()
 
     def fp_access_changed(self, enabled: bool) -> None:
-        (self.fpu_guard.disarm if enabled else self.fpu_guard.arm)()
+        """CPACR changed. The FP guard's hooks change only once the CPU stopped: deleting hooks and
+        flushing translated code from inside an MMIO callback derails Unicorn (the block that was running
+        re-executes from its start forever)."""
+        self._fp_enabled = enabled
         self.request_stop()
 
     def flash_config_changed(self, latency: int, prften: bool, icen: bool, dcen: bool) -> None:
@@ -246,6 +266,7 @@ class SimBoard:
         return self.image.symbols.lookup(address & ~1) if self.image else None
 
     def close(self) -> None:
+        """Close the host endpoints (pty, TCP). The board must not run afterwards."""
         for host in self.uart_hosts.values():
             host.close()
 
@@ -262,8 +283,11 @@ class SimBoard:
         self._mem_fault = (access, address)
         return False
 
-    def _on_nocp(self, address: int) -> None:
+    def _on_nocp(self, address: int) -> bool:
+        if self._fp_enabled:          # CPACR was just enabled; the hooks go at the next stop
+            return False
         self._nocp_at = address
+        return True
 
     # -- the run loop ----------------------------------------------------------------------------------
     def run(self, max_seconds: float | None = None, *, max_cycles: int | None = None, stop_when=None,
@@ -287,7 +311,7 @@ class SimBoard:
                 limit = start_c + max_cycles
             if max_seconds is not None:
                 left_s = start_s + max_seconds - self.seconds
-                by_time = now + max(0, int(round(left_s * self._hclk())))
+                by_time = now + max(0, round(left_s * self._hclk()))
                 limit = by_time if limit is None else min(limit, by_time)
             if limit is not None and now >= limit:
                 if not limit_is_error:
@@ -297,7 +321,7 @@ class SimBoard:
                                              + (" (asleep, nothing left to wake it)" if self._sleeping else "")))
             if wall_end is not None and time.monotonic() > wall_end:
                 raise SimTimeout(self.report(f"host-time limit of {host_timeout_s} s exceeded"))
-            event = self._next_event(now)
+            event = self._event
             deadline = min(x for x in (event, limit, now + SLICE_CYCLES) if x is not None)
             if self._sleeping:
                 self._sleep_until(now, event, limit, deadline)
@@ -306,17 +330,35 @@ class SimBoard:
 
     def _next_event(self, now: int) -> int | None:
         """Advance the peripherals whose event is due; the absolute cycle of the earliest next event.
-        (Models catch up with time on every register access, so the others need no call.)"""
+        Models catch up with time on every register access, so only models with an event are called.
+        Each model's next event is cached as an absolute cycle until the bus touches it (any write
+        anywhere, which may change clocks, invalidates all), host bytes arrive, or it is advanced."""
+        cache = self._event_cache
+        dirty = self.bus.touched
+        if self.bus.wrote:
+            cache.clear()
+            self.bus.wrote = False
+        elif dirty:
+            for p in dirty:
+                cache.pop(p, None)
+        dirty.clear()
         best = None
-        for p in self._peripheral_list:
-            d = p.next_event()
-            if d is not None and d <= 0:
-                p.advance(0)
+        for p in self._timed_list:
+            at = cache.get(p, -1)
+            if at == -1 or (at is not None and at <= now):
                 d = p.next_event()
-            if d is not None:
-                at = now + max(0, int(d))
-                best = at if best is None or at < best else best
+                if d is not None and d <= 0:
+                    p.advance(0)
+                    d = p.next_event()
+                at = None if d is None else now + max(0, int(d))
+                cache[p] = at
+            if at is not None and (best is None or at < best):
+                best = at
         return best
+
+    def invalidate_events(self) -> None:
+        """Forget cached peripheral event times (call after changing a model from outside the bus)."""
+        self._event_cache.clear()
 
     def _service(self) -> None:
         """Catch the peripherals up, move host bytes in, handle reset requests, wake and take exceptions."""
@@ -324,9 +366,12 @@ class SimBoard:
             self._reset_requested = False
             log.info("SYSRESETREQ: system reset at cycle %d", self.cycles)
             self.reset()
-        self._next_event(self.cycles)
+        if self._fp_enabled == self.fpu_guard.armed:
+            (self.fpu_guard.disarm if self._fp_enabled else self.fpu_guard.arm)()
         for host in self.uart_hosts.values():
-            host.poll()
+            if host.poll():
+                self._event_cache.clear()
+        self._event = self._next_event(self.cycles)
         if self._sleeping and self._should_wake():
             self._sleeping = None
         if not self._sleeping:
@@ -347,7 +392,9 @@ class SimBoard:
 
     def _sleep_until(self, now: int, event: int | None, limit: int | None, deadline: int) -> None:
         if event is None and any(h.endpoints for h in self.uart_hosts.values()):
-            self.uart_hosts and [h.wait(0.05) for h in self.uart_hosts.values()]
+            for host in self.uart_hosts.values():     # interactive: wait in host time for input
+                if host.wait(0.05):
+                    break
             return
         target = deadline if event is not None or limit is not None else None
         if target is None:
@@ -362,7 +409,7 @@ class SimBoard:
 
     def _execute(self, deadline: int) -> None:
         counter = self.counter
-        counter.set_deadline(deadline)
+        counter.set_deadline(max(deadline, counter.cycles + 1))   # the hook stops before a block at >= deadline
         pending = self.core_state.highest_pending() is not None
         counter.irq_waiting = pending
         self._intr.clear()
@@ -370,7 +417,6 @@ class SimBoard:
         self._stop_requested = False
         pc = self.regs.get("pc")
         before = counter.instructions
-        snapshot = None
         error: UcError | None = None
         self._running = True
         try:
@@ -381,6 +427,11 @@ class SimBoard:
             raise type(e)(self.report(str(e))) from None
         finally:
             self._running = False
+        if self.bus.error is not None:
+            bus_error, self.bus.error = self.bus.error, None
+            if isinstance(bus_error, SimError):
+                raise type(bus_error)(self.report(str(bus_error))) from None
+            raise SimError(self.report(f"a peripheral model failed: {bus_error!r}")) from bus_error
         if error is not None:
             self._uc_error(error, before)
         elif self._nocp_at is not None:
@@ -388,11 +439,10 @@ class SimBoard:
         elif self._intr:
             self._interrupt(*self._intr[0])
         else:
-            pc = self.regs.get("pc")
-            if counter.instructions != before and (counter.stop_reason == "wfi" or
-                                                   _cpu.preceding_hint(self.uc, pc) == "wfi"):
+            reason = counter.stop_reason    # "wfi": the counter stopped after a block ending in WFI
+            if reason == "wfi" or (reason is None and counter.instructions != before and
+                                   _cpu.preceding_hint(self.uc, self.regs.get("pc")) == "wfi"):
                 self._sleeping = "wfi"
-        del snapshot
 
     def _interrupt(self, intno: int, pc: int) -> None:
         if intno == _cpu.EXCP_EXCEPTION_EXIT:
@@ -403,15 +453,12 @@ class SimBoard:
                 raise FirmwareFault(self.report(f"lockup: {e}")) from None
             if self.trace:
                 log.info("return from %s at cycle %d", exception_name(before_ipsr), self.cycles)
-            self._check_fault_taken()
             if self.engine.ipsr() == 0 and self.peripherals["SCS"].store[0xD10] & 2:   # SCR.SLEEPONEXIT
                 self._sleeping = "wfi"
         elif intno == _cpu.EXCP_SWI:
             st = self.core_state
             if st.group(st.prio[SVCALL]) < self.engine.execution_priority():
-                st.pending[SVCALL] = True
                 self.engine.enter(SVCALL, pc)
-                self.core_state.pending[SVCALL] = False
             else:
                 self._fault(HARDFAULT, 0, pc, hfsr=HFSR["FORCED"], note="SVC at or above its priority")
         elif intno == _cpu.EXCP_BKPT:
@@ -422,6 +469,14 @@ class SimBoard:
                 self.regs.set("pc", pc + 2)
                 return
             self._fault(HARDFAULT, 0, pc, hfsr=HFSR["DEBUGEVT"], note=f"BKPT #{imm} with no debugger")
+        elif intno == _cpu.EXCP_UNALIGNED:
+            self._fault(USAGEFAULT, CFSR["UNALIGNED"], pc, note="unaligned LDRD/LDM/STRD/STM or trapped access")
+        elif intno == _cpu.EXCP_DIVBYZERO:
+            self._fault(USAGEFAULT, CFSR["DIVBYZERO"], pc, note="division by zero")
+        elif intno == _cpu.EXCP_INVSTATE:
+            self._fault(USAGEFAULT, CFSR["INVSTATE"], pc, note="EPSR.T = 0")
+        elif intno == _cpu.EXCP_NOCP:
+            self._fault(USAGEFAULT, CFSR["NOCP"], pc, note="coprocessor access")
         else:
             self._fault(USAGEFAULT, CFSR["UNDEFINSTR"], pc, note=f"CPU exception {intno}")
 
@@ -432,6 +487,8 @@ class SimBoard:
             address = self._mem_fault[1] if self._mem_fault else None
             self._fault(BUSFAULT, CFSR["PRECISERR"], pc, address=address,
                         note=f"data access to 0x{address or 0:08x}: {error}")
+        elif code in UNALIGNED_FAULTS:
+            self._fault(USAGEFAULT, CFSR["UNALIGNED"], pc, note=f"unaligned access: {error}")
         elif code in FETCH_FAULTS:
             self._fault(BUSFAULT, CFSR["IBUSERR"], pc, note=f"instruction fetch at 0x{pc:08x}: {error}")
         elif code in (U.UC_ERR_INSN_INVALID, U.UC_ERR_EXCEPTION):
@@ -464,9 +521,6 @@ class SimBoard:
             raise FirmwareFault(self.report(f"{exception_name(taken)}: {note}" if note else exception_name(taken),
                                             regs))
 
-    def _check_fault_taken(self) -> None:
-        pass
-
     # -- reports ---------------------------------------------------------------------------------------
     def report(self, reason: str, registers: dict[str, int] | None = None) -> str:
         """The fault report (tinyperf.sim.fault_report) for the current state, as text."""
@@ -485,4 +539,4 @@ class SimBoard:
                            uart_tail=tail_lines(tail))
 
 
-__all__ = ["SimBoard", "IRQ0"]
+__all__ = ["IRQ0", "SimBoard"]

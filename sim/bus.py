@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import bisect
 import logging
-from typing import Callable
-
-from unicorn import Uc
-from unicorn.arm_const import UC_ARM_REG_PC
+from collections.abc import Callable
 
 from tinyperf.errors import BusFault
 from tinyperf.sim.peripherals.base import Peripheral
+from unicorn import Uc
+from unicorn.arm_const import UC_ARM_REG_PC
 
 log = logging.getLogger("tinyperf.sim.bus")
 
@@ -39,6 +38,9 @@ class Bus:
         self.strict = strict
         self.trace = False
         self.on_error = on_error
+        self.error: BaseException | None = None    # first exception raised by a model or --strict
+        self.touched: set[Peripheral] = set()      # peripherals read since the run loop last looked
+        self.wrote = False                         # any peripheral written since then
         self.peripherals = sorted(peripherals, key=lambda p: p.spec.base)
         self._bases = [p.spec.base for p in self.peripherals]
         self._warned: set[int] = set()
@@ -57,25 +59,46 @@ class Bus:
                 return p
         return None
 
-    # Unicorn MMIO callbacks: offset is relative to the window base (user data).
+    # Unicorn MMIO callbacks: offset is relative to the window base (user data). An exception must not
+    # escape into Unicorn (a read callback would return nothing): it is kept in `error` and the run loop
+    # raises it after stopping (`on_error` asks for the stop).
     def _read(self, uc: Uc, offset: int, size: int, window: int) -> int:
-        address = window + offset
+        try:
+            return self._dispatch_read(window + offset, size)
+        except Exception as e:  # noqa: BLE001 - re-raised by the run loop
+            self._fail(e)
+            return 0
+
+    def _write(self, uc: Uc, offset: int, size: int, value: int, window: int) -> None:
+        try:
+            self._dispatch_write(window + offset, size, value)
+        except Exception as e:  # noqa: BLE001 - re-raised by the run loop
+            self._fail(e)
+
+    def _fail(self, error: BaseException) -> None:
+        if self.error is None:
+            self.error = error
+        if self.on_error is not None:
+            self.on_error(error)
+
+    def _dispatch_read(self, address: int, size: int) -> int:
         p = self.find(address)
         if p is None:
             return self._unmodelled(address, size, None)
+        self.touched.add(p)
         value = p.read(address - p.spec.base, size)
         if self.trace:
             log.info("R %-8s 0x%08x (%d) = 0x%x", p.name, address, size, value)
         return value
 
-    def _write(self, uc: Uc, offset: int, size: int, value: int, window: int) -> None:
-        address = window + offset
+    def _dispatch_write(self, address: int, size: int, value: int) -> None:
         p = self.find(address)
         if p is None:
             self._unmodelled(address, size, value)
             return
         if self.trace:
             log.info("W %-8s 0x%08x (%d) = 0x%x", p.name, address, size, value)
+        self.wrote = True
         p.write(address - p.spec.base, size, value)
 
     def _unmodelled(self, address: int, size: int, value: int | None) -> int:

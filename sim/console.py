@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class ConsoleStream:
     """In-process endpoint of a UART: `received` holds device output not yet consumed by expect/read."""
 
-    def __init__(self, board: "SimBoard", host: "UartHost"):
+    def __init__(self, board: SimBoard, host: UartHost):
         self.board = board
         self.host = host
         self.received = bytearray()
@@ -41,6 +41,7 @@ class ConsoleStream:
     def send(self, data: bytes) -> None:
         """Queue bytes for the device's receiver; they arrive one per frame time at its baud rate."""
         self.host.uart.host_send(bytes(data))
+        self.board.invalidate_events()
 
     def read(self) -> bytes:
         """Everything received and not yet consumed (consumes it)."""

@@ -30,6 +30,7 @@ import struct
 
 from unicorn import UC_ARCH_ARM, UC_MODE_MCLASS, UC_MODE_THUMB, Uc, UcError
 from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import uclib
 
 log = logging.getLogger("tinyperf.sim.cpu")
 
@@ -78,47 +79,94 @@ def _make_fpca_writable(uc: Uc) -> bool:
     return ok
 
 
+_REG["xpsr"] = A.UC_ARM_REG_XPSR
+_WRITE_REG = dict(_REG, xpsr=A.UC_ARM_REG_XPSR_NZCVQG)   # xPSR writes include the GE bits
+
+
 class UcRegs:
-    """The exception model's register file on a Unicorn engine; memory errors become MemoryError."""
+    """The exception model's register file on a Unicorn engine; memory errors become MemoryError.
+    Calls libunicorn through ctypes directly: exception entry/return touch ~40 registers and words, and
+    the Python binding's per-call overhead would dominate interrupt-heavy runs."""
 
     def __init__(self, uc: Uc):
         self.uc = uc
+        self._h = uc._uch
+        self._v = ctypes.c_uint32()
+        self._ref = ctypes.byref(self._v)
+        self._buf = ctypes.create_string_buffer(4)
+        self._batches: dict = {}
 
     def get(self, name: str) -> int:
-        if name == "xpsr":
-            return self.uc.reg_read(A.UC_ARM_REG_XPSR) & 0xFFFFFFFF
-        return self.uc.reg_read(_REG[name]) & 0xFFFFFFFF
+        err = uclib.uc_reg_read(self._h, _REG[name], self._ref)
+        if err:
+            raise UcError(err)
+        return self._v.value
 
     def set(self, name: str, value: int) -> None:
         value &= 0xFFFFFFFF
-        if name == "xpsr":
-            self.uc.reg_write(A.UC_ARM_REG_XPSR_NZCVQG, value)
-        elif name == "pc":
-            self.uc.reg_write(A.UC_ARM_REG_PC, value | 1)
-        else:
-            self.uc.reg_write(_REG[name], value)
+        if name == "pc":
+            value |= 1
+        self._v.value = value
+        err = uclib.uc_reg_write(self._h, _WRITE_REG[name], self._ref)
+        if err:
+            raise UcError(err)
+
+    def _batch(self, names: tuple[str, ...], table: dict[str, int]):
+        key = (names, id(table))
+        b = self._batches.get(key)
+        if b is None:
+            n = len(names)
+            vals = (ctypes.c_uint32 * n)()
+            b = ((ctypes.c_int * n)(*(table[x] for x in names)), vals,
+                 (ctypes.c_void_p * n)(*(ctypes.addressof(vals) + 4 * i for i in range(n))), n)
+            self._batches[key] = b
+        return b
+
+    def get_many(self, names: list[str]) -> list[int]:
+        """Several registers in one engine call."""
+        ids, vals, ptrs, n = self._batch(tuple(names), _REG)
+        err = uclib.uc_reg_read_batch(self._h, ids, ptrs, n)
+        if err:
+            raise UcError(err)
+        return vals[:]
+
+    def set_many(self, items: dict[str, int]) -> None:
+        """Several registers in one engine call (not "pc": use set)."""
+        ids, vals, ptrs, n = self._batch(tuple(items), _WRITE_REG)
+        for i, v in enumerate(items.values()):
+            vals[i] = v & 0xFFFFFFFF
+        err = uclib.uc_reg_write_batch(self._h, ids, ptrs, n)
+        if err:
+            raise UcError(err)
+
+    def read_words(self, address: int, count: int) -> list[int]:
+        buf = ctypes.create_string_buffer(4 * count)
+        if uclib.uc_mem_read(self._h, address, buf, 4 * count):
+            raise MemoryError(f"read of {count} words at 0x{address:08x}: nothing answers")
+        return list(struct.unpack(f"<{count}I", buf.raw))
+
+    def write_words(self, address: int, words: list[int]) -> None:
+        buf = ctypes.create_string_buffer(struct.pack(f"<{len(words)}I", *(w & 0xFFFFFFFF for w in words)))
+        if uclib.uc_mem_write(self._h, address, buf, 4 * len(words)):
+            raise MemoryError(f"write of {len(words)} words at 0x{address:08x}: nothing answers")
 
     def set_mode(self, ipsr: int, control: int) -> None:
         if ipsr == 0:
-            xpsr = self.get("xpsr")
-            self.uc.reg_write(A.UC_ARM_REG_XPSR_NZCVQG, xpsr & ~0x1FF)   # thread mode first
-            self.uc.reg_write(A.UC_ARM_REG_CONTROL, control)             # then SPSEL takes effect
+            self.set("xpsr", self.get("xpsr") & ~0x1FF)   # thread mode first
+            self.set("control", control)                  # then SPSEL takes effect
         else:
-            self.uc.reg_write(A.UC_ARM_REG_CONTROL, control)             # SPSEL=0 while still thread
-            xpsr = self.get("xpsr")
-            self.uc.reg_write(A.UC_ARM_REG_XPSR_NZCVQG, (xpsr & ~0x1FF) | ipsr)
+            self.set("control", control)                  # SPSEL=0 while still in thread mode
+            self.set("xpsr", (self.get("xpsr") & ~0x1FF) | ipsr)
 
     def read32(self, address: int) -> int:
-        try:
-            return struct.unpack("<I", bytes(self.uc.mem_read(address, 4)))[0]
-        except UcError as e:
-            raise MemoryError(f"read of 0x{address:08x}: {e}") from None
+        if uclib.uc_mem_read(self._h, address, self._buf, 4):
+            raise MemoryError(f"read of 0x{address:08x}: nothing answers")
+        return int.from_bytes(self._buf.raw, "little")
 
     def write32(self, address: int, value: int) -> None:
-        try:
-            self.uc.mem_write(address, struct.pack("<I", value & 0xFFFFFFFF))
-        except UcError as e:
-            raise MemoryError(f"write of 0x{address:08x}: {e}") from None
+        self._buf.raw = (value & 0xFFFFFFFF).to_bytes(4, "little")
+        if uclib.uc_mem_write(self._h, address, self._buf, 4):
+            raise MemoryError(f"write of 0x{address:08x}: nothing answers")
 
     def snapshot(self) -> dict[str, int]:
         """r0-r12, sp, lr, pc, xpsr, msp, psp, control, primask, basepri, faultmask."""

@@ -9,6 +9,7 @@ DWT_CTRL reset value: NUMCOMP=4 in bits [31:28] (Cortex-M4 TRM 8.3, four compara
 
 from __future__ import annotations
 
+from tinyperf.errors import PlatformError
 from tinyperf.sim.peripherals.base import HANDLER, RO, RW, WO, Peripheral, Reg, register_model
 
 CTRL_RESET = 0x40000000
@@ -50,7 +51,7 @@ class Dwt(Peripheral):
     def _scs(self):
         try:
             return self.ctx.peripheral("SCS")
-        except Exception:
+        except PlatformError:
             return None
 
     @property
@@ -79,4 +80,4 @@ class Dwt(Peripheral):
         return new
 
 
-__all__ = ["Dwt", "RW"]
+__all__ = ["RW", "Dwt"]

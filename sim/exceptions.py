@@ -20,8 +20,9 @@ Exception entry costs 12 cycles, return 10, tail-chain 6 (Cortex-M4 TRM 3.? / Ar
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 log = logging.getLogger("tinyperf.sim.exceptions")
 
@@ -79,6 +80,38 @@ class CoreRegs(Protocol):
     def write32(self, address: int, value: int) -> None: ...
     def set_mode(self, ipsr: int, control: int) -> None:
         """Switch to handler mode (ipsr != 0) or thread mode with CONTROL (SPSEL, FPCA), banking SP."""
+
+
+def _get_many(r: CoreRegs, names: list[str]) -> list[int]:
+    fn = getattr(r, "get_many", None)
+    return fn(names) if fn else [r.get(n) for n in names]
+
+
+def _set_many(r: CoreRegs, items: dict[str, int]) -> None:
+    fn = getattr(r, "set_many", None)
+    if fn:
+        fn(items)
+    else:
+        for n, v in items.items():
+            r.set(n, v)
+
+
+def _write_words(r: CoreRegs, address: int, words: list[int]) -> None:
+    fn = getattr(r, "write_words", None)
+    if fn:
+        fn(address, words)
+    else:
+        for i, w in enumerate(words):
+            r.write32(address + 4 * i, w)
+
+
+def _read_words(r: CoreRegs, address: int, count: int) -> list[int]:
+    fn = getattr(r, "read_words", None)
+    return fn(address, count) if fn else [r.read32(address + 4 * i) for i in range(count)]
+
+
+FRAME_REGS = ["r0", "r1", "r2", "r3", "r12", "lr"]
+FP_REGS = [f"s{i}" for i in range(16)] + ["fpscr"]
 
 
 class Lockup(Exception):
@@ -153,9 +186,10 @@ class CoreState:
     def active_priority(self) -> int:
         """Highest (numerically lowest) group priority among active exceptions, 256 when none."""
         best = 256
-        for exc in range(1, self.count):
-            if self.active[exc]:
-                best = min(best, self.group(self.prio[exc]))
+        if any(self.active):
+            for exc, on in enumerate(self.active):
+                if on:
+                    best = min(best, self.group(self.prio[exc]))
         return best
 
     def execution_priority(self, primask: int, basepri: int, faultmask: int) -> int:
@@ -172,8 +206,10 @@ class CoreState:
     def highest_pending(self) -> int | None:
         """The enabled pending exception that would be taken first, or None."""
         best, key = None, None
-        for exc in range(1, self.count):
-            if self.pending[exc] and self.is_enabled(exc):
+        if not any(self.pending):
+            return None
+        for exc in [i for i, p in enumerate(self.pending) if p]:
+            if self.is_enabled(exc):
                 k = (self.group(self.prio[exc]), self.prio[exc], exc)
                 if key is None or k < key:
                     best, key = exc, k
@@ -239,22 +275,20 @@ class ExceptionEngine:
     def enter(self, exc: int, return_address: int) -> None:
         """Stack the context at `return_address` and branch to the handler of `exc` through VTOR."""
         r, st = self.regs, self.state
-        control = r.get("control")
-        handler_mode = self.ipsr() != 0
+        r0, r1, r2, r3, r12, lr, xpsr, control, msp, psp = _get_many(r, FRAME_REGS + ["xpsr", "control", "msp", "psp"])
+        handler_mode = (xpsr & 0x1FF) != 0
         use_psp = not handler_mode and bool(control & CONTROL_SPSEL)
         fp_frame = self.has_fpu and bool(control & CONTROL_FPCA)
         size = FP_FRAME if fp_frame else BASIC_FRAME
-        sp = r.get("psp" if use_psp else "msp")
+        sp = psp if use_psp else msp
         align = bool(sp & 4) and bool(st.ccr & CCR_STKALIGN)
         frame = (sp - size) & ~(7 if st.ccr & CCR_STKALIGN else 3)
-        xpsr = (r.get("xpsr") & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
-        words = [r.get("r0"), r.get("r1"), r.get("r2"), r.get("r3"), r.get("r12"), r.get("lr"),
-                 return_address & ~1, xpsr]
+        xpsr = (xpsr & ~XPSR_ALIGN) | (XPSR_ALIGN if align else 0)
+        words = [r0, r1, r2, r3, r12, lr, return_address & ~1, xpsr]
         if fp_frame:
-            words += [r.get(f"s{i}") for i in range(16)] + [r.get("fpscr"), 0]
+            words += _get_many(r, FP_REGS) + [0]
         try:
-            for i, w in enumerate(words):
-                r.write32(frame + 4 * i, w)
+            _write_words(r, frame, words)
         except MemoryError as e:
             raise Lockup(f"stacking for {exception_name(exc)} at SP=0x{sp:08x} failed: {e}") from None
         r.set("psp" if use_psp else "msp", frame)
@@ -320,19 +354,17 @@ class ExceptionEngine:
         fp_frame = not exc_return & EXC_RETURN_FP_BIT
         sp = r.get("psp" if use_psp else "msp")
         try:
-            words = [r.read32(sp + 4 * i) for i in range(26 if fp_frame else 8)]
+            words = _read_words(r, sp, 26 if fp_frame else 8)
         except MemoryError as e:
             raise Lockup(f"unstacking at SP=0x{sp:08x} failed: {e}") from None
         xpsr = words[7]
         size = FP_FRAME if fp_frame else BASIC_FRAME
         new_sp = sp + size + (4 if xpsr & XPSR_ALIGN and st.ccr & CCR_STKALIGN else 0)
-        r.set("psp" if use_psp else "msp", new_sp)
-        for name, w in zip(("r0", "r1", "r2", "r3", "r12", "lr"), words):
-            r.set(name, w)
+        restore = dict(zip(FRAME_REGS, words))
+        restore["psp" if use_psp else "msp"] = new_sp
         if fp_frame:
-            for i in range(16):
-                r.set(f"s{i}", words[8 + i])
-            r.set("fpscr", words[24])
+            restore.update(zip(FP_REGS, words[8:25]))
+        _set_many(r, restore)
         control = r.get("control") & ~(CONTROL_SPSEL | CONTROL_FPCA)
         control |= (CONTROL_SPSEL if use_psp else 0) | (0 if not fp_frame else CONTROL_FPCA)
         ipsr = 0 if to_thread else (xpsr & 0x1FF)

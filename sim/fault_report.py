@@ -42,8 +42,8 @@ class FaultReport:
                  f"  PC   0x{r.get('pc', 0):08x}" + (f"  <{self.symbol}>" if self.symbol else ""),
                  f"  LR   0x{r.get('lr', 0):08x}" + (f"  <{self.lr_symbol}>" if self.lr_symbol else ""),
                  f"  SP   0x{r.get('sp', 0):08x}  (MSP 0x{r.get('msp', 0):08x}, PSP 0x{r.get('psp', 0):08x})",
-                 f"  xPSR 0x{r.get('xpsr', 0):08x}  (IPSR {r.get('xpsr', 0) & 0x1FF}: "
-                 f"{exception_name(r.get('xpsr', 0) & 0x1FF) if r.get('xpsr', 0) & 0x1FF else 'Thread'})"]
+                 (f"  xPSR 0x{r.get('xpsr', 0):08x}  (IPSR {r.get('xpsr', 0) & 0x1FF}: "
+                  f"{exception_name(r.get('xpsr', 0) & 0x1FF) if r.get('xpsr', 0) & 0x1FF else 'Thread'})")]
         for row in range(0, 13, 4):
             lines.append("  " + "  ".join(f"r{i:<2} 0x{r.get(f'r{i}', 0):08x}" for i in range(row, min(row + 4, 13))))
         lines.append(f"  CFSR 0x{self.cfsr:08x}  {' '.join(self.cfsr_names) or '-'}")

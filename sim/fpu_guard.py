@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from unicorn import UC_HOOK_CODE, Uc
-from unicorn.arm_const import UC_ARM_REG_PC
 
 log = logging.getLogger("tinyperf.sim.fpu")
 
@@ -49,10 +48,11 @@ def clusters(addresses: np.ndarray, gap: int = CLUSTER_GAP) -> list[tuple[int, i
 
 
 class FpuGuard:
-    """Code hooks on FP instructions while CPACR denies access; calls `on_nocp(address)` (and stops the
-    engine) when one is about to execute."""
+    """Code hooks on FP instructions while CPACR denies access; calls `on_nocp(address)` when one is about
+    to execute and stops the engine if it returns True. Call `arm`/`disarm` only while the engine is
+    stopped (they add/delete hooks and flush translated code)."""
 
-    def __init__(self, uc: Uc, code: list[tuple[int, bytes]], on_nocp: Callable[[int], None]):
+    def __init__(self, uc: Uc, code: list[tuple[int, bytes]], on_nocp: Callable[[int], bool]):
         self.uc = uc
         self.on_nocp = on_nocp
         cands = [fp_candidates(a, d) for a, d in code]
@@ -87,10 +87,5 @@ class FpuGuard:
         if size != 4:
             return
         hw1, hw2 = struct.unpack("<HH", bytes(uc.mem_read(address, 4)))
-        if is_fp_encoding(hw1, hw2):
-            self.on_nocp(address)
+        if is_fp_encoding(hw1, hw2) and self.on_nocp(address):
             uc.emu_stop()
-
-    @staticmethod
-    def current_pc(uc: Uc) -> int:
-        return uc.reg_read(UC_ARM_REG_PC)

@@ -152,7 +152,7 @@ def _load_elf(path: Path) -> Image:
         raise
     except (ELFError, ValueError, KeyError, OSError, AssertionError) as e:
         raise LoaderError(f"{path}: corrupt ELF file ({type(e).__name__}: {e}); rebuild the firmware") from None
-    except Exception as e:  # pyelftools raises struct errors and others on garbage
+    except Exception as e:  # noqa: BLE001 - pyelftools raises struct errors and others on garbage
         raise LoaderError(f"{path}: corrupt ELF file ({type(e).__name__}: {e}); rebuild the firmware") from None
     return Image(path, "elf", sorted(segments, key=lambda s: s.address), SymbolTable(symbols))
 

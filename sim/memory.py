@@ -15,10 +15,9 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc
-
 from tinyperf.errors import PlatformError
 from tinyperf.platforms import Board, MemoryRegion
+from unicorn import UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, Uc
 
 PAGE = 0x400  # Unicorn's ARM target page: 1 KB
 

@@ -13,8 +13,20 @@ from __future__ import annotations
 
 import logging
 
-from tinyperf.sim.exceptions import (HARDFAULT, IRQ0, MEMMANAGE, NMI, PENDSV, SVCALL, SYSTICK, USAGEFAULT,
-                                     BUSFAULT, DEBUGMONITOR, CoreState)
+from tinyperf.errors import PlatformError
+from tinyperf.sim.exceptions import (
+    BUSFAULT,
+    DEBUGMONITOR,
+    HARDFAULT,
+    IRQ0,
+    MEMMANAGE,
+    NMI,
+    PENDSV,
+    SVCALL,
+    SYSTICK,
+    USAGEFAULT,
+    CoreState,
+)
 from tinyperf.sim.peripherals.base import Peripheral, register_model
 
 log = logging.getLogger("tinyperf.sim.scs")
@@ -375,11 +387,11 @@ class SystemControlSpace(Peripheral):
     def _notify_dwt(self) -> None:
         try:
             dwt = self.ctx.peripheral("DWT")
-        except Exception:
+        except PlatformError:
             return
         sync = getattr(dwt, "counting_changed", None)
         if sync:
             sync()
 
 
-__all__ = ["SystemControlSpace", "SysTick", "HARDFAULT", "USAGEFAULT"]
+__all__ = ["HARDFAULT", "USAGEFAULT", "SysTick", "SystemControlSpace"]

@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import pytest
-
 from tinyperf.errors import BuildError
 
 FW_DIR = Path(__file__).resolve().parent / "firmware"

@@ -60,29 +60,39 @@ def test_flash_rejects_bad_paths(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
 def test_ray_names_the_missing_extra():
     from tinyperf.runner.distributed import _import_ray
+
     with pytest.raises(RunnerError, match=r"pip install 'tinyperf\[ray\]'"):
         _import_ray()
 
 
 def cfg(port, tmp_path, **kw):
-    base = dict(tasks=["kws01"], modes=["performance"], backend="serial", port=port, out=tmp_path / "out",
-                division="open", progress=False, backend_options={"timeout_scale": 1.0})
+    base = dict(
+        tasks=["kws01"],
+        modes=["performance"],
+        backend="serial",
+        port=port,
+        out=tmp_path / "out",
+        division="open",
+        progress=False,
+        backend_options={"timeout_scale": 1.0, "boot_timeout_s": 0.1},
+    )
     base.update(kw)
     return BenchConfig(**base)
 
 
 def test_scenarios_through_pty(tmp_path):
-    us = 20_000                          # 20 ms per inference, every sample alike
+    us = 20_000  # 20 ms per inference, every sample alike
     with PtyDut(us_per_inference=us) as p:
         entries = {}
         for sc in ("single-stream", "offline", "server", "multi-stream"):
-            [e] = run_bench(cfg(p.port, tmp_path, scenario=sc, duration_s=5.0, latency_bound_ms=60.0,
-                                interval_ms=100.0))
+            [e] = run_bench(
+                cfg(p.port, tmp_path, scenario=sc, duration_s=5.0, latency_bound_ms=60.0, interval_ms=100.0)
+            )
             assert e.status == "complete", e.error
             entries[sc] = e.outcome["summary"]
     assert entries["single-stream"]["p90_latency_ms"] == pytest.approx(20.0)
     assert entries["offline"]["throughput_ips"] == pytest.approx(50.0)
-    assert entries["multi-stream"]["samples_per_query"] == 5          # 5 x 20 ms fit a 100 ms interval
+    assert entries["multi-stream"]["samples_per_query"] == 5  # 5 x 20 ms fit a 100 ms interval
     assert 0 < entries["server"]["max_rate_qps"] < 50.0
     assert entries["server"]["p99_latency_ms"] <= 60.0
 
@@ -97,6 +107,7 @@ def test_progress_bar_with_eta():
     class Tty(io.StringIO):
         def isatty(self):
             return True
+
     out = Tty()
     bar = Progress(4, "kws01 accuracy", stream=out)
     for _ in range(4):

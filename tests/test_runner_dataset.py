@@ -69,7 +69,7 @@ def test_ad01_windows_match_the_eembc_runner(samples_dir, tmp_path):
     ws = ds.inputs(0)
     # 200 frames of 128 float32: windows of 5 frames every frame -> 196 windows
     assert len(data) == 102400 and len(ws) == 196
-    assert ws[3] == data[3 * 512:3 * 512 + 2560]
+    assert ws[3] == data[3 * 512 : 3 * 512 + 2560]
     frames = np.frombuffer(data, "<f4").reshape(200, 128)
     assert np.array_equal(np.frombuffer(ws[-1], "<f4").reshape(5, 128), frames[195:200])
     (tmp_path / src.name).write_bytes(data[:1000])

@@ -13,12 +13,12 @@ pytestmark = pytest.mark.unit
 
 
 def test_nearest_rank_percentiles_on_known_sequences():
-    values = list(np.random.default_rng(3).permutation(np.arange(1, 101)))   # 1..100 shuffled
+    values = list(np.random.default_rng(3).permutation(np.arange(1, 101)))  # 1..100 shuffled
     assert percentile(values, 90) == 90
     assert percentile(values, 99) == 99
     assert percentile(values, 100) == 100
     assert percentile(values, 50) == 50
-    assert percentile([5.0, 1.0, 3.0], 90) == 5.0           # ceil(2.7) = 3rd smallest
+    assert percentile([5.0, 1.0, 3.0], 90) == 5.0  # ceil(2.7) = 3rd smallest
     assert percentile([7.0], 99) == 7.0
     with pytest.raises(RunnerError):
         percentile([], 90)
@@ -47,17 +47,18 @@ def test_top1_first_index_on_ties():
 def test_single_stream_latency_is_service_time():
     done = S.replay(S.single_stream(50, 4, seed=1), lambda i: 0.01 * (i + 1))
     lat = S.latencies(done)
-    assert all(abs(l - 0.01 * (q.samples[0] + 1)) < 1e-12
-               for l, q in zip(lat, S.single_stream(50, 4, seed=1)))
-    assert done[1].arrival_s == done[0].end_s     # issued when the previous completes
+    assert all(
+        abs(x - 0.01 * (q.samples[0] + 1)) < 1e-12 for x, q in zip(lat, S.single_stream(50, 4, seed=1))
+    )
+    assert done[1].arrival_s == done[0].end_s  # issued when the previous completes
 
 
 def test_offline_queueing_counts():
     done = S.replay(S.offline(100, 1), lambda i: 1.0)
     lat = sorted(S.latencies(done))
-    assert lat == [float(k) for k in range(1, 101)]     # the k-th waits for k-1 before it
+    assert lat == [float(k) for k in range(1, 101)]  # the k-th waits for k-1 before it
     assert percentile(lat, 90) == 90.0
-    assert 100 / done[-1].end_s == 1.0                   # throughput, samples per second
+    assert 100 / done[-1].end_s == 1.0  # throughput, samples per second
 
 
 def test_poisson_arrivals_are_seeded_and_have_the_rate():
@@ -65,12 +66,12 @@ def test_poisson_arrivals_are_seeded_and_have_the_rate():
     assert a == S.poisson(50.0, 60.0, 5, seed=7)
     assert a != S.poisson(50.0, 60.0, 5, seed=8)
     gaps = np.diff([0.0] + [q.arrival_s for q in a])
-    assert abs(gaps.mean() - 1 / 50.0) < 0.1 / 50.0      # 3000 samples: within 10 %
+    assert abs(gaps.mean() - 1 / 50.0) < 0.1 / 50.0  # 3000 samples: within 10 %
     assert a[-1].arrival_s >= 60.0
 
 
 def test_server_bisection_meets_bound_and_is_tight():
-    service = lambda i: 0.010   # noqa: E731  10 ms per inference, saturation at 100 q/s
+    service = lambda i: 0.010  # noqa: E731  10 ms per inference, saturation at 100 q/s
     rate, p99 = S.max_rate_under_bound(service, 4, bound_s=0.030, duration_s=60.0, seed=0)
     assert p99 <= 0.030 and 0 < rate < 100
     above = percentile(S.latencies(S.replay(S.poisson(rate * 1.05, 60.0, 4, seed=0), service)), 99)

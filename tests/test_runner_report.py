@@ -15,10 +15,17 @@ pytestmark = pytest.mark.unit
 
 
 def entries():
-    return [Entry("kws01", "performance", "complete", {"summary": {"latency_ms": 40.0, "median_ips": 25.0}}),
-            Entry("kws01", "energy", "resumed", {"summary": {"energy_uJ_per_inference": 1800.0,
-                                                            "avg_power_mW": 45.0}}, notes=["n1"]),
-            Entry("ad01", "performance", "failed", None, False, error="device stopped answering")]
+    return [
+        Entry("kws01", "performance", "complete", {"summary": {"latency_ms": 40.0, "median_ips": 25.0}}),
+        Entry(
+            "kws01",
+            "energy",
+            "resumed",
+            {"summary": {"energy_uJ_per_inference": 1800.0, "avg_power_mW": 45.0}},
+            notes=["n1"],
+        ),
+        Entry("ad01", "performance", "failed", None, False, error="device stopped answering"),
+    ]
 
 
 def test_table_and_json():
@@ -41,5 +48,9 @@ def test_charts_are_pngs(tmp_path):
 def test_reference_results_match_their_published_throughput():
     xcube = REFERENCE_RESULTS[0]["tasks"]
     # MLPerf Tiny v1.3, NUCLEO_L4R5ZI-P: KWS 43.4 ms, VWW 89.4 ms, IC 165.7 ms, AD 4.79 ms
-    assert [round(xcube[t]["latency_ms"], 2) for t in ("kws01", "vww01", "ic01", "ad01")] == \
-        [43.42, 89.44, 165.67, 4.79]
+    assert [round(xcube[t]["latency_ms"], 2) for t in ("kws01", "vww01", "ic01", "ad01")] == [
+        43.42,
+        89.44,
+        165.67,
+        4.79,
+    ]

@@ -23,8 +23,14 @@ pytestmark = pytest.mark.unit
 def test_layout_and_complete_entry(tmp_path):
     tree = ResultsTree(tmp_path, "closed", "tinyperf", "NUCLEO_L4R5ZI_sim")
     key = config_key({"fw": "abc", "runs": 5})
-    d = tree.write_entry("kws", "performance", results_txt="Median throughput is 23.0 inf./sec.\n",
-                         log_txt="log\n", record={"score": 23.0}, key=key)
+    d = tree.write_entry(
+        "kws",
+        "performance",
+        results_txt="Median throughput is 23.0 inf./sec.\n",
+        log_txt="log\n",
+        record={"score": 23.0},
+        key=key,
+    )
     assert d == tmp_path / "closed/tinyperf/results/NUCLEO_L4R5ZI_sim/kws/performance"
     assert {p.name for p in d.iterdir()} == {"results.txt", "log.txt", "results.json"}
     tree.write_system({"Board Name": "NUCLEO-L4R5ZI"})
@@ -37,11 +43,14 @@ def test_resume_rejects_tampered_or_failed_entries(tmp_path):
     tree = ResultsTree(tmp_path, "open", "me", "sys")
     key = "k"
     d = tree.write_entry("ic", "accuracy", results_txt="top-1 0.9\n", log_txt="x", record={}, key=key)
-    (d / "results.txt").write_text("top-1 0.99\n")                   # edited by hand
+    (d / "results.txt").write_text("top-1 0.99\n")  # edited by hand
     assert tree.completed("ic", "accuracy", key) is None
     tree.write_entry("ic", "accuracy", results_txt="top-1 0.9\n", log_txt="x", record={}, key=key)
-    (d / "results.json").write_text('{"status": "compl')              # torn write from an older tool
+    (d / "results.json").write_text('{"status": "compl')  # torn write from an older tool
     assert tree.completed("ic", "accuracy", key) is None
+    tree.write_entry("ic", "accuracy", results_txt="top-1 0.9\n", log_txt="x", record={}, key=key)
+    tree.mark_running("ic", "accuracy", key)          # a run that is interrupted after this point
+    assert tree.completed("ic", "accuracy", key) is None and not (d / "results.txt").exists()
     tree.write_failure("ic", "accuracy", log_txt="boom", error="device stopped", key=key)
     assert tree.completed("ic", "accuracy", key) is None
     assert not (d / "results.txt").exists()
@@ -53,11 +62,12 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
 
     def broken_replace(src, dst):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError):
         atomic_write(p, "new")
     assert p.read_text() == "old"
-    assert [x.name for x in tmp_path.iterdir()] == ["r.txt"]        # no temporary file left behind
+    assert [x.name for x in tmp_path.iterdir()] == ["r.txt"]  # no temporary file left behind
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

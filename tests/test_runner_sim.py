@@ -1,8 +1,9 @@
 """End to end on the simulated board: `tinyperf bench` with our firmware built from the reference models.
 
-Windows are shortened (--min-seconds) so the suite stays fast: the procedure is the same, the results are
+Windows are shortened (--min-seconds 0.5) so the suite stays fast: the procedure is the same, the results are
 marked non-compliant. Figures are checked against references independent of the code under test: the
-board's cycle counter (not the firmware's m-lap-us timestamps), and the tflite-micro interpreter's labels.
+board's cycle counter (not the firmware's m-lap-us timestamps) and the tflite-micro interpreter's labels.
+Expensive runs are module fixtures shared by several tests.
 """
 
 from __future__ import annotations
@@ -20,40 +21,96 @@ import pytest
 pytestmark = pytest.mark.sim
 
 sim = pytest.importorskip("tinyperf.sim")
-if not hasattr(sim, "SimBoard"):
-    pytest.skip("the simulated board (tinyperf.sim.SimBoard) is not available yet", allow_module_level=True)
 build = pytest.importorskip("tinyperf.firmware.build")
 
+from tinyperf.runner.backends.sim import SimTransport  # noqa: E402
 from tinyperf.runner.bench import BenchConfig, run_bench  # noqa: E402
 from tinyperf.runner.cli import main  # noqa: E402
 from tinyperf.runner.protocol import DutClient  # noqa: E402
-from tinyperf.runner.backends.sim import SimTransport  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_dataset.py"
 MIN_SECONDS = 0.5
+RESULTS = "closed/tinyperf/results/NUCLEO_L4R5ZI_tinyperf_sim/kws"
 
 
-@pytest.fixture(autouse=True)
-def reference_models(models_dir, monkeypatch):
-    monkeypatch.setenv("TINYPERF_MODELS", str(models_dir))
+@pytest.fixture(scope="module", autouse=True)
+def reference_models(models_dir):
+    old = os.environ.get("TINYPERF_MODELS")
+    os.environ["TINYPERF_MODELS"] = str(models_dir)
+    yield
+    if old is None:
+        del os.environ["TINYPERF_MODELS"]
+    else:
+        os.environ["TINYPERF_MODELS"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kws_image(models_dir):
     return Path(build.build_firmware("kws01", model=str(models_dir / "kws_ref_model.tflite")).elf)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kws_dataset(models_dir, samples_dir, tmp_path_factory):
+    """Three random inputs labelled by the tflite-micro interpreter plus the real sample (class 5)."""
     out = tmp_path_factory.mktemp("kws_ds")
     env = {**os.environ, "TINYPERF_MODELS": str(models_dir)}
-    r = subprocess.run([sys.executable, str(SCRIPT), "--task", "kws01", "--out", str(out), "--count", "6",
-                        "--seed", "5"], env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(SCRIPT), "--task", "kws01", "--out", str(out), "--count", "3", "--seed", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     (out / "sample_000.bin").write_bytes((samples_dir / "kws01" / "sample_000.bin").read_bytes())
     with (out / "y_labels.csv").open("a") as f:
         f.write("sample_000.bin,12,5\n")
     return out
+
+
+def bench(out, **kw):
+    base = dict(tasks=["kws01"], modes=["performance"], out=out, min_seconds=MIN_SECONDS, progress=False)
+    base.update(kw)
+    return run_bench(BenchConfig(**base))
+
+
+def cli(out, *extra):
+    return main(
+        [
+            "bench",
+            "--task",
+            "kws01",
+            "--mode",
+            "performance",
+            "--min-seconds",
+            str(MIN_SECONDS),
+            "--out",
+            str(out),
+            "--json",
+            *extra,
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def perf_run(kws_image, tmp_path_factory):
+    """`tinyperf bench --task kws01 --mode performance` through the CLI (JSON output)."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("perf")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = cli(out, "--firmware", str(kws_image))
+    return rc, json.loads(buf.getvalue()), out
+
+
+@pytest.fixture(scope="module")
+def accuracy_run(kws_image, kws_dataset, tmp_path_factory):
+    [entry] = bench(
+        tmp_path_factory.mktemp("acc1"), modes=["accuracy"], dataset=kws_dataset, firmware=kws_image
+    )
+    return entry
 
 
 def cycles_per_inference(image: Path) -> float:
@@ -64,82 +121,143 @@ def cycles_per_inference(image: Path) -> float:
     dut.load(bytes(490))
     spent = []
     for n in (1, 11):
-        dut._send(f"infer {n} 0")
         c0 = board.cycles
-        dut._collect(f"infer {n} 0", 30.0)
+        dut.infer(n, 0, timeout_s=30.0)
         spent.append(board.cycles - c0)
     return (spent[1] - spent[0]) / 10
 
 
-def bench(tmp_path, **kw):
-    base = dict(tasks=["kws01"], modes=["performance"], out=tmp_path / "out", min_seconds=MIN_SECONDS,
-                progress=False)
-    base.update(kw)
-    return run_bench(BenchConfig(**base))
-
-
-def test_cli_performance_median_matches_cycle_counter(tmp_path, kws_image, capsys):
-    rc = main(["bench", "--task", "kws01", "--mode", "performance", "--min-seconds", str(MIN_SECONDS),
-               "--out", str(tmp_path / "out"), "--json", "--no-charts"])
-    doc = json.loads(capsys.readouterr().out)
+def test_cli_performance_median_matches_cycle_counter(perf_run, kws_image):
+    rc, doc, out = perf_run
     [entry] = doc["entries"]
     assert entry["status"] == "complete", entry
-    assert rc == 1      # shortened windows: not valid for publishing, and the exit code says so
+    assert rc == 1  # shortened windows: not valid for publishing, and the exit code says so
     ips = entry["summary"]["median_ips"]
-    cpi = cycles_per_inference(kws_image)
-    assert ips == pytest.approx(120e6 / cpi, rel=1e-3)
-    d = tmp_path / "out/closed/tinyperf/results/NUCLEO_L4R5ZI_tinyperf_sim/kws/performance"
+    assert ips == pytest.approx(120e6 / cycles_per_inference(kws_image), rel=1e-3)
+    assert entry["summary"]["latency_ms"] == pytest.approx(1e3 / ips)
+    d = out / RESULTS / "performance"
     assert {p.name for p in d.iterdir()} >= {"results.txt", "log.txt", "results.json"}
-    assert (tmp_path / "out/closed/tinyperf/systems/NUCLEO_L4R5ZI_tinyperf_sim.json").exists()
+    assert "Median throughput is" in (d / "results.txt").read_text()
+    system = json.loads((out / "closed/tinyperf/systems/NUCLEO_L4R5ZI_tinyperf_sim.json").read_text())
+    assert system["tinyperf"]["simulated"] is True
+    assert (out / "charts" / "latency.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_energy_mode_gives_uj(tmp_path):
+def test_layer_breakdown_adds_up(perf_run, kws_image):
+    _, doc, out = perf_run
+    layers = doc["entries"][0]["summary"]["layer_cycles"]
+    assert len(layers) == 13 and all(v > 0 for v in layers.values())
+    # one inference = the sum of its layers (the last one also carries the loop overhead)
+    assert sum(layers.values()) == pytest.approx(120e6 / doc["entries"][0]["summary"]["median_ips"], rel=0.02)
+    assert (out / "charts" / "layers_kws01.png").exists()
+
+
+def test_resume_skips_done_work(perf_run, kws_image, capsys):
+    _, doc, out = perf_run
+    t0 = time.monotonic()
+    cli(out, "--resume", "--firmware", str(kws_image))
+    again = json.loads(capsys.readouterr().out)
+    assert time.monotonic() - t0 < 20
+    assert again["entries"][0]["status"] == "resumed"
+    assert again["entries"][0]["summary"] == doc["entries"][0]["summary"]
+
+
+def test_energy_mode_gives_uj(tmp_path, kws_image):
     [e] = bench(tmp_path, modes=["energy"])
     assert e.status == "complete", e.error
     s = e.outcome["summary"]
     assert s["energy_uJ_per_inference"] > 0
     assert 5.0 < s["avg_power_mW"] < 300.0
-    # energy per inference = power x time per inference, per window
     for w in e.outcome["details"]:
-        assert w["energy_uJ_per_inference"] == pytest.approx(w["avg_power_mW"] * 1e3 * w["seconds"] / w["iterations"])
+        assert w["energy_uJ_per_inference"] == pytest.approx(
+            w["avg_power_mW"] * 1e3 * w["seconds"] / w["iterations"]
+        )
 
 
-def test_accuracy_agrees_with_interpreter_and_workers(tmp_path, kws_dataset):
-    [one] = bench(tmp_path / "w1", modes=["accuracy"], dataset=kws_dataset)
-    assert one.status == "complete", one.error
-    assert one.outcome["summary"]["top1"] == 1.0
-    assert all(d["predicted"] == d["label"] for d in one.outcome["details"])
-    [two] = bench(tmp_path / "w2", modes=["accuracy"], dataset=kws_dataset, workers=2)
+def test_accuracy_agrees_with_interpreter(accuracy_run):
+    assert accuracy_run.status == "complete", accuracy_run.error
+    assert accuracy_run.outcome["summary"]["top1"] == 1.0
+    assert all(d["predicted"] == d["label"] for d in accuracy_run.outcome["details"])
+    # the real sample: int8 output 127 for class 5 (samples README) = (127 + 128) / 256 = 0.996
+    assert accuracy_run.outcome["details"][-1]["results"][5] == 0.996
+
+
+def test_two_workers_give_identical_results(accuracy_run, kws_dataset, kws_image, tmp_path):
+    [two] = bench(tmp_path, modes=["accuracy"], dataset=kws_dataset, workers=2, firmware=kws_image)
     assert two.status == "complete", two.error
-    assert two.outcome == one.outcome
+    assert two.outcome == accuracy_run.outcome
 
 
-def test_resume_skips_done_work(tmp_path):
-    [a] = bench(tmp_path)
-    t0 = time.monotonic()
-    [b] = bench(tmp_path, resume=True)
-    assert b.status == "resumed" and b.outcome == a.outcome
-    assert time.monotonic() - t0 < 10
+def test_missing_dataset_file_is_named(tmp_path, kws_dataset):
+    import shutil
+
+    ds = tmp_path / "ds"
+    shutil.copytree(kws_dataset, ds)
+    (ds / "sample_000.bin").unlink()
+    [e] = bench(tmp_path / "out", modes=["accuracy"], dataset=ds)
+    assert e.status == "failed" and "sample_000.bin is missing" in e.error
 
 
-def test_pty_gives_the_same_results(tmp_path, kws_image, kws_dataset):
-    proc = subprocess.Popen([sys.executable, "-m", "tinyperf", "sim", str(kws_image), "--pty"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def test_pty_gives_the_same_results(
+    tmp_path, kws_image, kws_dataset, perf_run, accuracy_run, models_dir, capsys
+):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinyperf", "sim", str(kws_image), "--pty", "--max-seconds", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         port = None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while port is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
             m = re.search(r"/dev/pts/\d+", line or "")
             port = m.group(0) if m else None
         assert port, "tinyperf sim --pty printed no pty path"
-        over_pty = bench(tmp_path / "pty", backend="serial", port=port, modes=["performance", "accuracy"],
-                         dataset=kws_dataset, division="open", backend_options={"timeout_scale": 50})
+        serial = dict(
+            backend="serial",
+            port=port,
+            model=models_dir / "kws_ref_model.tflite",
+            backend_options={"timeout_scale": 50},
+        )
+        [perf] = bench(tmp_path / "perf", **serial)  # same random stimuli as perf_run
+        [acc] = bench(tmp_path / "acc", modes=["accuracy"], dataset=kws_dataset, **serial)
+        # tinyperf validate: the same image in-process and behind the pty (standing in for the board)
+        rc = main(
+            [
+                "validate",
+                "--port",
+                port,
+                "--task",
+                "kws01",
+                "--firmware",
+                str(kws_image),
+                "--stimuli",
+                "2",
+                "--window",
+                "0.3",
+                "--timeout-scale",
+                "50",
+            ]
+        )
+        report = capsys.readouterr().out
     finally:
         proc.terminate()
         proc.wait(10)
-    in_proc = bench(tmp_path / "sim", modes=["performance", "accuracy"], dataset=kws_dataset, division="open")
-    for a, b in zip(over_pty, in_proc):
-        assert a.status == b.status == "complete", (a.error, b.error)
-        assert a.outcome["summary"] == b.outcome["summary"]
-        assert [d.get("results") for d in a.outcome["details"]] == [d.get("results") for d in b.outcome["details"]]
+    assert perf.status == acc.status == "complete", (perf.error, acc.error)
+    in_proc = dict(perf_run[1]["entries"][0]["summary"])
+    in_proc.pop("layer_cycles")
+    assert perf.outcome["summary"] == in_proc
+    assert acc.outcome == accuracy_run.outcome
+    assert rc == 0 and "outputs bit-identical: yes (2 stimuli)" in report
+    assert "simulated/measured 1.0000 (+0.00 %)" in report
+
+
+def test_ray_local_cluster_matches_one_worker(tmp_path, kws_dataset, kws_image, accuracy_run):
+    pytest.importorskip("ray")
+    [on_ray] = bench(
+        tmp_path, modes=["accuracy"], dataset=kws_dataset, ray="local", workers=2, firmware=kws_image
+    )
+    assert on_ray.status == "complete", on_ray.error
+    assert on_ray.outcome == accuracy_run.outcome

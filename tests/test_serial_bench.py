@@ -1,5 +1,5 @@
 """The whole bench procedure through the serial backend against the scripted device on a real pty:
-performance math, accuracy scoring, division rules, failures that leave no complete-looking results, resume."""
+performance math, accuracy scoring, division rules, failures leaving no complete-looking results, resume."""
 
 from __future__ import annotations
 
@@ -17,16 +17,25 @@ pytestmark = pytest.mark.unit
 
 
 def config(port, tmp_path, **kw):
-    base = dict(tasks=["kws01"], modes=["performance"], backend="serial", port=port, out=tmp_path / "out",
-                division="open", min_seconds=1.0, progress=False, backend_options={"timeout_scale": 1.0})
+    base = dict(
+        tasks=["kws01"],
+        modes=["performance"],
+        backend="serial",
+        port=port,
+        out=tmp_path / "out",
+        division="open",
+        min_seconds=1.0,
+        progress=False,
+        backend_options={"timeout_scale": 1.0, "boot_timeout_s": 0.1},
+    )
     base.update(kw)
     return BenchConfig(**base)
 
 
 def test_choose_iterations():
-    assert choose_iterations(0.0434) == 260      # 10 s * 1.1 / 43.4 ms = 253.5 -> 260
+    assert choose_iterations(0.0434) == 260  # 10 s * 1.1 / 43.4 ms = 253.5 -> 260
     assert choose_iterations(0.00479) == 2300
-    assert choose_iterations(5.0) == 10          # at least 10 iterations
+    assert choose_iterations(5.0) == 10  # at least 10 iterations
     assert choose_iterations(0.1657) == 67
 
 
@@ -40,14 +49,17 @@ def test_performance_through_pty(tmp_path):
     assert s["iterations"] == n == 26
     assert s["median_ips"] == pytest.approx(n / ((n * us + overhead) / 1e6), rel=1e-12)
     assert s["latency_ms"] == pytest.approx(1000 / s["median_ips"])
-    assert p.dut.infers == [(1, 0)] + [(n, 1)] * 5          # timing run, then five windows
+    assert p.dut.infers == [(1, 0)] + [(n, 1)] * 5  # timing run, then five windows
     d = tmp_path / "out/open/tinyperf/results/NUCLEO_L4R5ZI/kws/performance"
     assert (d / "results.txt").read_text().count("Performance results for window") == 5
     doc = json.loads((d / "results.json").read_text())
-    assert doc["status"] == "complete" and doc["valid"] is False      # 1 s windows: not compliant
+    assert doc["status"] == "complete" and doc["valid"] is False  # 1 s windows: not compliant
     assert any("OPEN division" in n for n in entry.notes)
     assert "instead of the 10 s the rules require" in (d / "results.txt").read_text()
-    assert json.loads((tmp_path / "out/open/tinyperf/systems/NUCLEO_L4R5ZI.json").read_text())["Division"] == "Open"
+    assert (
+        json.loads((tmp_path / "out/open/tinyperf/systems/NUCLEO_L4R5ZI.json").read_text())["Division"]
+        == "Open"
+    )
     assert "OPEN DIVISION" in report.table([entry], "open")
     # five windows, five different stimuli
     loads = [c for c in p.dut.commands if c.startswith("db load")]
@@ -65,11 +77,14 @@ def test_device_stopping_mid_run_leaves_a_failed_entry(tmp_path):
     assert "failed" in report.table([entry], "open")
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"model": "vww01"}, "firmware reports model 'vww01'.*but the benchmark is for kws01"),
-    ({"placeholder": True}, "PLACEHOLDER model"),
-    ({"error_on": "infer"}, r"e-\[Something went wrong"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"model": "vww01"}, "firmware reports model 'vww01'.*but the benchmark is for kws01"),
+        ({"placeholder": True}, "PLACEHOLDER model"),
+        ({"error_on": "infer"}, r"e-\[Something went wrong"),
+    ],
+)
 def test_wrong_firmware_is_a_clear_failure(tmp_path, options, message):
     with PtyDut(**options) as p:
         [entry] = run_bench(config(p.port, tmp_path))
@@ -81,10 +96,13 @@ def test_closed_division_needs_a_verifiable_model(tmp_path, models_dir):
     with PtyDut() as p:
         [entry] = run_bench(config(p.port, tmp_path, division="closed"))
         assert entry.status == "failed" and "cannot be verified" in entry.error
-        [entry] = run_bench(config(p.port, tmp_path, division="closed", model=models_dir / "ad01_int8.tflite"))
+        [entry] = run_bench(
+            config(p.port, tmp_path, division="closed", model=models_dir / "ad01_int8.tflite")
+        )
         assert entry.status == "failed" and "requires the kws01 reference model" in entry.error
-        [entry] = run_bench(config(p.port, tmp_path, division="closed",
-                                   model=models_dir / "kws_ref_model.tflite"))
+        [entry] = run_bench(
+            config(p.port, tmp_path, division="closed", model=models_dir / "kws_ref_model.tflite")
+        )
         assert entry.status == "complete" and any("reference model verified" in n for n in entry.notes)
 
 
@@ -123,9 +141,9 @@ def test_ad01_accuracy_windows_and_auc(tmp_path):
     rng = np.random.default_rng(1)
     expected_scores, labels, lines = [], [], []
     for i in range(4):
-        data = rng.integers(0, 256, 512 * 7, dtype=np.uint8).tobytes()     # 7 frames -> 3 windows
+        data = rng.integers(0, 256, 512 * 7, dtype=np.uint8).tobytes()  # 7 frames -> 3 windows
         (root / f"f{i}.bin").write_bytes(data)
-        ws = [data[k:k + 2560] for k in range(0, len(data) - 2560 + 1, 512)]
+        ws = [data[k : k + 2560] for k in range(0, len(data) - 2560 + 1, 512)]
         expected_scores.append(np.mean([fake_output(w, 1)[0] for w in ws]))
         labels.append(i % 2)
         lines.append(f"f{i}.bin,2,{i % 2},2560,512")

@@ -38,9 +38,21 @@ class FakeDut(threading.Thread):
     reply), `stop_after_bytes` (stop answering once that many input bytes arrived), `error_on` (command
     prefix answered with e-[...]), `classes`, `loop_overhead_us` (µs per infer outside the loop)."""
 
-    def __init__(self, fd: int, *, model="kws01", placeholder=False, us_per_inference=43_400,
-                 lap_start=1_000, garbage=False, stop_after_bytes=None, error_on=None, classes=12,
-                 loop_overhead_us=0, boot_banner=True):
+    def __init__(
+        self,
+        fd: int,
+        *,
+        model="kws01",
+        placeholder=False,
+        us_per_inference=43_400,
+        lap_start=1_000,
+        garbage=False,
+        stop_after_bytes=None,
+        error_on=None,
+        classes=12,
+        loop_overhead_us=0,
+        boot_banner=True,
+    ):
         super().__init__(daemon=True)
         self.fd = fd
         self.model, self.placeholder, self.classes = model, placeholder, classes
@@ -117,10 +129,19 @@ class FakeDut(threading.Thread):
             self.clock += n * self.us + self.overhead
             t1 = self.clock % (1 << 32)
             res = ",".join(f"{x:.3f}" for x in fake_output(bytes(self.buf), self.classes))
-            out = [f"m-warmup-start-{w}", "m-warmup-done", f"m-infer-start-{n}", f"m-lap-us-{t0}",
-                   f"m-lap-us-{t1}", "m-infer-done", f"m-results-[{res}]"]
+            out = [
+                f"m-warmup-start-{w}",
+                "m-warmup-done",
+                f"m-infer-start-{n}",
+                f"m-lap-us-{t0}",
+                f"m-lap-us-{t1}",
+                "m-infer-done",
+                f"m-results-[{res}]",
+            ]
         elif cmd == "results":
-            out = ["m-results-[" + ",".join(f"{x:.3f}" for x in fake_output(bytes(self.buf), self.classes)) + "]"]
+            out = [
+                "m-results-[" + ",".join(f"{x:.3f}" for x in fake_output(bytes(self.buf), self.classes)) + "]"
+            ]
         else:
             out = [f"e-[Unknown command: {cmd}]"]
         self.send(*out, "m-ready")
@@ -131,7 +152,7 @@ class PtyDut:
 
     def __init__(self, **options):
         self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)        # no echo of the device's output back to it before pyserial opens
+        tty.setraw(self.slave)  # no echo of the device's output back to it before pyserial opens
         self.port = os.ttyname(self.slave)
         self.dut = FakeDut(self.master, **options)
 
@@ -153,8 +174,8 @@ def open_client(port: str, **kw) -> tuple[SerialBackend, DutClient]:
 
 
 def test_round_trip_on_pty():
-    data = bytes(range(256)) * 2 + bytes(range(234))     # 746 bytes: several chunks
-    with PtyDut(lap_start=(1 << 32) - 50_000) as p:       # the µs counter wraps inside the infer
+    data = bytes(range(256)) * 2 + bytes(range(234))  # 746 bytes: several chunks
+    with PtyDut(lap_start=(1 << 32) - 50_000) as p:  # the µs counter wraps inside the infer
         backend, dut = open_client(p.port)
         try:
             dut.sync()
@@ -206,7 +227,7 @@ def test_device_that_stops_answering_mid_load():
                 dut.load(bytes(490))
         finally:
             backend.close()
-    assert sum(c.startswith("db load") for c in p.dut.commands) == 1   # then silent: retry got no answer
+    assert sum(c.startswith("db load") for c in p.dut.commands) == 1  # then silent: retry got no answer
 
 
 def test_error_reply_is_raised_and_link_stays_in_step():
@@ -217,7 +238,7 @@ def test_error_reply_is_raised_and_link_stays_in_step():
             dut.load(bytes(490))
             with pytest.raises(ProtocolError, match=r"e-\[Something went wrong with: infer 5 0\]"):
                 dut.infer(5, 0, timeout_s=2)
-            assert dut.name() == "fake dut"     # the m-ready after the error was consumed
+            assert dut.name() == "fake dut"  # the m-ready after the error was consumed
         finally:
             backend.close()
 
@@ -244,7 +265,7 @@ def test_silent_device_times_out_with_retries():
         finally:
             backend.close()
         sent = os.read(master, 1000)
-        assert sent == b"name%" * 3       # one try and two bounded retries
+        assert sent == b"name%" * 3  # one try and two bounded retries
     finally:
         os.close(master)
         os.close(slave)

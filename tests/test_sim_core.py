@@ -4,8 +4,9 @@ FP context stacking, IT blocks, faults, determinism. Expected values come from t
 
 from __future__ import annotations
 
-import pytest
+from itertools import pairwise
 
+import pytest
 from sim_support import boot, build, read_str, read_u32
 from tinyperf.errors import FirmwareFault
 
@@ -27,10 +28,22 @@ def test_systick_period_in_cycles(fw, mailbox, div):
     assert board.run(max_seconds=1.0) == "exit"
     assert read_u32(board, "ticks")[0] == 16
     stamps = read_u32(board, "stamp", 16)
-    assert [b - a for a, b in zip(stamps, stamps[1:])] == [1000 * div] * 15
+    assert [b - a for a, b in pairwise(stamps)] == [1000 * div] * 15
     # the delay of 16 ticks lasted 16 periods (plus the set-up before the first tick)
     done = read_u32(board, "done_cycles")[0]
     assert 16 * 1000 * div <= done < 16 * 1000 * div + 500
+
+
+def test_dwt_cyccnt_writable_and_gated_by_trcena(fw):
+    """CYCCNT is writable and counts HCLK only while DEMCR.TRCENA and DWT_CTRL.CYCCNTENA are set
+    [ARMv7-M C1.8.6]."""
+    board = boot(fw["fw_systick"], 3)
+    assert board.run(max_seconds=0.1) == "exit"
+    written, later, frozen1, frozen2 = (read_u32(board, n)[0] for n in
+                                        ("cyc_written", "cyc_later", "cyc_frozen1", "cyc_frozen2"))
+    assert 1_000_000 <= written < 1_000_010
+    assert later - written > 10 * 3                    # ten loop iterations of several instructions
+    assert frozen1 == frozen2 >= later
 
 
 def test_vector_table_at_flash_alias(fw):
@@ -70,6 +83,9 @@ def test_determinism(fw):
     (5, "xBym"),   # PRIMASK holds the interrupt until CPSIE
     (6, "Sm"),     # SVC
     (7, "Pm"),     # PendSV via ICSR.PENDSVSET
+    (9, "Rm"),     # AIRCR.SYSRESETREQ resets the system; SRAM keeps the flag that marks the second boot
+    (10, "Nm"),    # NMI via ICSR.NMIPENDSET
+    (11, "TTTTTwm"),  # SCR.SLEEPONEXIT: thread code resumes only after the handler clears it [B1.5.19]
 ])
 def test_nvic_order(fw, mailbox, expected):
     board = boot(fw["fw_irq"], mailbox)
@@ -83,6 +99,9 @@ def test_exc_return_values(fw):
     board = boot(fw["fw_irq"], 1)
     board.run(max_seconds=0.1)
     assert read_u32(board, "exc_return", 2) == (0xFFFFFFF9, 0xFFFFFFF1)
+    # IPSR (MRS) and ICSR.VECTACTIVE name the running exception: IRQ41 is exception 16 + 41 [B1.4.2]
+    assert read_u32(board, "ipsr_seen")[0] == read_u32(board, "vectactive_seen")[0] == 57
+    assert read_u32(board, "ipsr_thread")[0] == 0
     board = boot(fw["fw_irq"], 2)
     board.run(max_seconds=0.1)
     assert read_u32(board, "exc_return", 2) == (0xFFFFFFF9, 0xFFFFFFF9)   # tail-chained: same EXC_RETURN
@@ -114,15 +133,21 @@ def it_loop_reference(n: int) -> int:
             acc = ((acc >> 5) | (acc << 27)) & 0xFFFFFFFF
         else:
             acc = (acc - 1) & 0xFFFFFFFF
+        acc ^= FLASH_TABLE[0] if r3 == 0 else SRAM_TABLE[r3]
     return acc
 
 
+FLASH_TABLE = (0x11111111, 0x22222222, 0x44444444, 0x88888888)   # fw_fpu.c flash_table / sram_table
+SRAM_TABLE = (0x01010101, 0x02020202, 0x04040404, 0x08080808)
+
+
 def test_it_blocks_across_interrupts(fw):
-    """A loop of IT blocks interrupted by SysTick every 37 cycles computes what the algorithm says."""
+    """A loop of IT blocks (conditional ALU ops, conditional loads from flash and SRAM) interrupted by
+    SysTick every 37 cycles computes what the algorithm says."""
     board = boot(fw["fw_fpu"], 2)
     assert board.run(max_seconds=1.0) == "exit"
     assert read_u32(board, "isr_count")[0] > 500
-    assert read_u32(board, "it_result")[0] == it_loop_reference(5000)
+    assert read_u32(board, "it_result")[0] == it_loop_reference(3000)
 
 
 # -- faults ---------------------------------------------------------------------------------------------
@@ -160,3 +185,48 @@ def test_firmware_hardfault_handler_sees_status(fw):
     assert (cfsr, hfsr, bfar) == (CFSR_PRECISERR | CFSR_BFARVALID, HFSR_FORCED, 0x30000000)
     start = board.image.symbols.address_of("read_unmapped")
     assert start <= pc < start + 8
+
+
+# -- clocks and timers (with the peripheral models) ------------------------------------------------------
+@pytest.fixture(scope="session")
+def fw_periph(tmp_path_factory):
+    return build("fw_periph", tmp_path_factory.mktemp("simfw_periph"))
+
+
+def test_clock_120mhz_systick_and_timers(fw_periph):
+    """MSI 4 MHz * N 60 / R 2 = 120 MHz HCLK [RM0432 6.2.5]; SysTick RVR 119999 gives 1 ms ticks; TIM2
+    (PSC 14, ARR 999) and TIM6 (PSC 0, ARR 1499) on a 2 x 7.5 MHz timer clock update every 120000 and
+    12000 HCLK cycles."""
+    board = boot(fw_periph)
+    assert board.run(max_seconds=1.0) == "exit"
+    assert read_u32(board, "status")[0] == 0
+    assert board.clock_hz("HCLK") == 120_000_000
+    assert board.counter.snapshot()["added"].get("sleep", 0) > 100_000    # WFI skipped time, no spinning
+    delay = read_u32(board, "delay_cycles")[0]
+    assert 4 * 120_000 < delay <= 5 * 120_000 + 200           # 5 tick edges, first one at any phase
+    t2, t6 = read_u32(board, "tim2_stamp", 8), read_u32(board, "tim6_stamp", 8)
+    for stamps, period in ((t2, 120_000), (t6, 12_000)):
+        deltas = [b - a for a, b in pairwise(stamps)]
+        assert all(abs(d - period) <= 64 for d in deltas), deltas
+        assert abs((stamps[-1] - stamps[0]) - 7 * period) <= 64
+
+
+def test_vtor_relocation_to_sram(fw):
+    """After VTOR points at a copy of the table in SRAM, exceptions dispatch through the copy."""
+    board = boot(fw["fw_systick"], 2)
+    assert board.run(max_seconds=1.0) == "exit"
+    table = board.image.symbols.address_of("ram_vectors")
+    assert table % 512 == 0 and board.core_state.vtor == table
+    assert read_u32(board, "ram_ticks")[0] == read_u32(board, "ticks")[0] == 16
+
+
+@pytest.mark.parametrize("suffix", [".hex", ".bin"])
+def test_boot_from_hex_and_bin(fw, suffix):
+    """The same firmware as Intel HEX and raw .bin (at 0x08000000) boots and runs identically."""
+    from tinyperf.sim import SimBoard
+
+    elf_board = boot(fw["fw_systick"])
+    elf_board.run(max_seconds=1.0)
+    board = SimBoard.from_image(fw["fw_systick"].with_suffix(suffix))
+    assert board.run(max_seconds=1.0) == "exit"
+    assert board.cycles == elf_board.cycles

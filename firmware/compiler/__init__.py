@@ -60,6 +60,8 @@ class CompiledModel:
     arena_bytes: int             # RAM of all activations and scratch (bytes)
     weights_bytes: int           # flash of const data: weights, biases, multipliers, shifts (bytes)
     layers: list = field(default_factory=list)
+    input_arena_offset: int = 0  # byte offset of the input tensor in model_arena
+    output_arena_offset: int = 0 # byte offset of the output tensor in model_arena
 
     @property
     def input_bytes(self) -> int:
@@ -105,11 +107,11 @@ def compile_model(tflite_path, out_dir, kernels: str = "m4") -> CompiledModel:
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise CompileError(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
                            "only single-input single-output models are supported")
+    layers: list[Layer] = lower_graph(graph, kernels)   # validates every operator first
     for role, t in (("input", graph.tensors[graph.inputs[0]]), ("output", graph.tensors[graph.outputs[0]])):
         if t.type not in NUMPY_TYPES or t.type_name not in ("INT8", "FLOAT32"):
             raise CompileError(f"model {role} tensor {t.index} '{t.name}' has type {t.type_name}; "
                                "INT8 or FLOAT32 supported")
-    layers: list[Layer] = lower_graph(graph, kernels)
     plan = plan_memory(graph, layers)
     header, source = render(graph, layers, plan, tflite_path.name, kernels)
     out_dir = Path(out_dir)
@@ -125,7 +127,8 @@ def compile_model(tflite_path, out_dir, kernels: str = "m4") -> CompiledModel:
         input_dtype=np.dtype(NUMPY_TYPES[tin.type]), output_dtype=np.dtype(NUMPY_TYPES[tout.type]),
         input_scale=tin.scale, input_zero_point=tin.zero_point,
         output_scale=tout.scale, output_zero_point=tout.zero_point,
-        arena_bytes=plan.arena_bytes, weights_bytes=sum(i.weight_bytes for i in infos), layers=infos)
+        arena_bytes=plan.arena_bytes, weights_bytes=sum(i.weight_bytes for i in infos), layers=infos,
+        input_arena_offset=plan.offset_of(graph.inputs[0]), output_arena_offset=plan.offset_of(graph.outputs[0]))
 
 
 __all__ = ["compile_model", "CompiledModel", "LayerInfo", "kernel_sources", "KERNEL_DIR", "INCLUDE_DIR"]

@@ -87,5 +87,6 @@ def _call(layer: Layer, graph: Graph, plan: Plan, prefix: str, ctype: dict) -> s
         args.append(_arg(layer, x, plan, prefix, c))
     args.append(_arg(layer, out, plan, prefix, ctype.get(graph.tensors[out].type, "int8_t")))
     if layer.scratch_bytes:
-        args.append(f"(int16_t *)(model_arena + {plan.scratch_offset[layer.index]})")
+        stype = "int32_t" if layer.struct_type == "tp_add_s8_t" else "int16_t"
+        args.append(f"({stype} *)(void *)(model_arena + {plan.scratch_offset[layer.index]})")
     return f"    (void){layer.kernel}({', '.join(args)});"

@@ -69,16 +69,86 @@ def c_dims(shape) -> str:
     return f"{{{n}, {h}, {w}, {c}}}"
 
 
+WEIGHT_CACHE_BYTES = 8192   # SRAM the M4 convolutions may use to cache a chunk of weights (bytes)
+
+
+def pair_layout(weights: np.ndarray) -> np.ndarray:
+    """[C_OUT, ...] int8 weights -> the M4 GEMM's pair layout (see tp_conv.h): channel pairs interleaved
+    per group of 4 inputs, then both K%4 tails, zero padded to 4 bytes; an odd last channel as a plain row."""
+    rows = weights.reshape(weights.shape[0], -1)
+    n, k = rows.shape
+    g, r = k // 4, k % 4
+    stride = (2 * k + 3) // 4 * 4
+    out = []
+    for a in range(0, n - 1, 2):
+        block = np.zeros(stride, np.int8)
+        ga = rows[a, :4 * g].reshape(g, 4)
+        gb = rows[a + 1, :4 * g].reshape(g, 4)
+        block[:8 * g] = np.concatenate([ga, gb], axis=1).reshape(-1)
+        block[8 * g:8 * g + r] = rows[a, 4 * g:]
+        block[8 * g + r:8 * g + 2 * r] = rows[a + 1, 4 * g:]
+        out.append(block)
+    if n % 2:
+        out.append(rows[n - 1].astype(np.int8))
+    return np.concatenate(out) if out else np.zeros(0, np.int8)
+
+
+def quad_layout(weights: np.ndarray) -> np.ndarray:
+    """[N, K] int8 -> tp_fc_m4_s8's quad layout (see tp_fc.h): rows in groups of 4 interleaved per group of 4
+    inputs, then the four K%4 tails padded to 4 bytes; the last N%4 rows plain."""
+    n, k = weights.shape
+    g, r = k // 4, k % 4
+    out = []
+    for a in range(0, n - 3, 4):
+        rows = weights[a:a + 4]
+        body = rows[:, :4 * g].reshape(4, g, 4).transpose(1, 0, 2).reshape(-1)
+        tail = rows[:, 4 * g:].reshape(-1)
+        pad = np.zeros((-tail.size) % 4, np.int8)
+        out += [body, tail, pad]
+    out += [weights[n - n % 4:].reshape(-1)]
+    return np.concatenate(out).astype(np.int8)
+
+
+def tame_dead_channels(bias: np.ndarray | None, weights: np.ndarray, axis: int, mults, out_zp: int,
+                       lo: int, hi: int) -> np.ndarray | None:
+    """Channels whose weights are all zero output the constant clamp(requant(bias) + zp). Quantizers leave
+    such channels with biases near +-2^30, beyond the M4 kernels' accumulator bound; replace each bias by
+    sign * (2^30 - 1) or sign * 2^29 when that gives the same constant output (checked exactly), so the
+    layer can still use the M4 kernels. Other channels are unchanged."""
+    if bias is None:
+        return None
+    w = np.moveaxis(weights, axis, 0).reshape(weights.shape[axis], -1)
+    out = bias.astype(np.int64).copy()
+    for c in np.flatnonzero(~w.any(axis=1)):
+        b = int(out[c])
+        if abs(b) < 2**29:
+            continue
+        m, sh = mults[c]
+        want = min(max(quant.multiply_by_quantized_multiplier(b, m, sh) + out_zp, lo), hi)
+        for mag in (2**30 - 1, 2**29):
+            cand = mag if b > 0 else -mag
+            if min(max(quant.multiply_by_quantized_multiplier(cand, m, sh) + out_zp, lo), hi) == want:
+                out[c] = cand
+                break
+    return out.astype(np.int32)
+
+
+def worst_accumulator(bias: np.ndarray | None, weights: np.ndarray, axis: int) -> int:
+    """max over output channels of |bias| + sum |w| * 255: a bound on |accumulator| for any input."""
+    w = np.moveaxis(weights.astype(np.int64), axis, 0).reshape(weights.shape[axis], -1)
+    b = np.zeros(w.shape[0], np.int64) if bias is None else np.abs(bias.astype(np.int64))
+    return int((b + np.abs(w).sum(axis=1) * 255).max())
+
+
 def fold_input_offset(bias: np.ndarray | None, weights: np.ndarray, input_offset: int) -> np.ndarray | None:
     """bias + input_offset * sum(w) per output channel (axis 0), for kernels that multiply raw inputs.
 
-    Exact in int32 as long as no partial sum overflows; returns None (use the reference kernel) when the
-    folded bias or the worst-case accumulator would not fit in int32."""
+    Returns None (use the reference kernel) when the folded bias does not fit in int32 or the worst-case
+    accumulator reaches 2^30 (the M4 kernels' SMMULR requantization needs |acc| < 2^30)."""
     rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
     b = np.zeros(rows.shape[0], np.int64) if bias is None else bias.astype(np.int64)
     folded = b + input_offset * rows.sum(axis=1)
-    worst = np.abs(b) + np.abs(rows).sum(axis=1) * 255
-    if np.abs(folded).max() >= 2**31 or worst.max() >= 2**31:
+    if np.abs(folded).max() >= 2**31 or worst_accumulator(bias, weights, axis=0) >= 2**30:
         return None
     return folded.astype(np.int32)
 
@@ -209,15 +279,22 @@ class _Lowering:
         kernel = "tp_conv_ref_s8"
         weights = wdata.reshape(-1)
         scratch = 0
-        folded = fold_input_offset(bias, wdata, -x.zero_point) if self.kernels == "m4" else None
+        folded = None
+        if self.kernels == "m4":
+            lo_, hi_ = quant.activation_range(int(op.options.fusedActivationFunction), out.scale, out.zero_point)
+            tamed = tame_dead_channels(bias, wdata, 0, mults, out.zero_point, lo_, hi_)
+            folded = fold_input_offset(tamed, wdata, -x.zero_point)
         if folded is not None:
             pointwise = kh == 1 and kw == 1 and geo["pad_h"] == 0 and geo["pad_w"] == 0
             kernel = "tp_conv_1x1_s8" if pointwise else "tp_conv_im2col_s8"
             bias = folded
-            scratch = 6 * ((kh * kw * in_c + 3) // 4 * 4)
+            weights = pair_layout(wdata)
+            k = kh * kw * in_c
+            kp = (k + 3) // 4 * 4
+            scratch = 6 * kp + min(weights.size, max(WEIGHT_CACHE_BYTES, (2 * k + 3) // 4 * 4))
         fields = {"input": c_dims(x.shape), "filter": c_dims(wdata.shape), "output": c_dims(out.shape),
                   "conv": conv, "weights": "@weights", "bias": "@bias" if bias is not None else "NULL",
-                  "multiplier": "@multiplier", "shift": "@shift"}
+                  "multiplier": "@multiplier", "shift": "@shift", "scratch_bytes": str(scratch)}
         arrays = [("int8_t", "weights", weights)] + ([("int32_t", "bias", bias)] if bias is not None else [])
         n, oh, ow, _ = out.shape
         return Layer(op.index, op.name, kernel, "tp_conv_s8_t", fields, arrays + self._quant_arrays(mults),
@@ -239,7 +316,10 @@ class _Lowering:
         bias = self.bias(op, out_c)
         kernel = "tp_dwconv_ref_s8"
         if self.kernels == "m4" and dm == 1 and geo["dilation_h"] == 1 and geo["dilation_w"] == 1:
-            kernel = "tp_dwconv_m4_s8"
+            lo_, hi_ = quant.activation_range(int(op.options.fusedActivationFunction), out.scale, out.zero_point)
+            tamed = tame_dead_channels(bias, wdata, 3, mults, out.zero_point, lo_, hi_)
+            if worst_accumulator(tamed, wdata, axis=3) < 2**30:
+                kernel, bias = "tp_dwconv_m4_s8", tamed
         fields = {"input": c_dims(x.shape), "filter": c_dims(wdata.shape), "output": c_dims(out.shape),
                   "conv": conv, "depth_multiplier": str(dm), "weights": "@weights",
                   "bias": "@bias" if bias is not None else "NULL", "multiplier": "@multiplier",
@@ -277,9 +357,13 @@ class _Lowering:
         bias = self.bias(op, out_depth)
         lo, hi, act = self.activation(op, out)
         kernel, weights = "tp_fc_ref_s8", wdata.reshape(-1)
-        folded = fold_input_offset(bias, wdata, -x.zero_point) if self.kernels == "m4" else None
+        folded = None
+        if self.kernels == "m4":
+            tamed = tame_dead_channels(bias, wdata, 0, mults * out_depth if not per_channel else mults,
+                                       out.zero_point, lo, hi)
+            folded = fold_input_offset(tamed, wdata, -x.zero_point)
         if folded is not None:
-            kernel, bias = "tp_fc_m4_s8", folded
+            kernel, bias, weights = "tp_fc_m4_s8", folded, quad_layout(wdata)
         fields = {"batches": str(batches), "accum_depth": str(depth), "output_depth": str(out_depth),
                   "input_offset": str(-x.zero_point), "weights_offset": "0", "output_offset": str(out.zero_point),
                   "act_min": str(lo), "act_max": str(hi), "per_channel": str(int(per_channel)),
@@ -357,8 +441,16 @@ class _Lowering:
                 alias = None if t is a else alias
             else:
                 inputs.append(t.index)
-        return Layer(op.index, op.name, "tp_add_ref_s8", "tp_add_s8_t", fields, arrays, inputs, [out.index],
-                     alias_input=alias, detail=f"{list(a.shape)}+{list(b.shape)} {act}")
+        kernel, scratch = "tp_add_ref_s8", 0
+        if self.kernels == "m4" and fields["broadcast"] == "0":
+            kernel, scratch = "tp_add_lut_s8", 512 * 4
+            arrays.append(("int32_t", "lut1", np.array(quant.add_input_lut(
+                a.zero_point, p["input1_multiplier"], p["input1_shift"]), dtype=np.int32)))
+            arrays.append(("int32_t", "lut2", np.array(quant.add_input_lut(
+                b.zero_point, p["input2_multiplier"], p["input2_shift"]), dtype=np.int32)))
+            fields.update(lut1="@lut1", lut2="@lut2")
+        return Layer(op.index, op.name, kernel, "tp_add_s8_t", fields, arrays, inputs, [out.index],
+                     alias_input=alias, scratch_bytes=scratch, detail=f"{list(a.shape)}+{list(b.shape)} {act}")
 
     def _bstrides(self, op: Operator, shape, out_dims) -> str:
         s = [1] * (4 - len(shape)) + list(shape)

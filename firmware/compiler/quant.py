@@ -121,3 +121,33 @@ def compute_out_size(padding_same: bool, in_size: int, filter_size: int, stride:
     if padding_same:
         return (in_size + stride - 1) // stride
     return (in_size + stride - effective) // stride
+
+
+def srdhm(a: int, b: int) -> int:
+    """SaturatingRoundingDoublingHighMul on Python ints (int32 semantics)."""
+    if a == b == -(1 << 31):
+        return (1 << 31) - 1
+    ab = a * b
+    t = ab + ((1 << 30) if ab >= 0 else 1 - (1 << 30))
+    q = abs(t) >> 31
+    return q if t >= 0 else -q          # C division truncates toward zero
+
+
+def rdbpot(x: int, exponent: int) -> int:
+    """RoundingDivideByPOT: x / 2^exponent, halves away from zero."""
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if (x & mask) > threshold else 0)
+
+
+def add_input_lut(zero_point: int, multiplier: int, shift: int, left_shift: int = 20) -> list[int]:
+    """ADD's per-input rescale for every int8 value -128..127 (index value + 128), as TFLM computes it:
+    RoundingDivideByPOT(SRDHM((x - zp) << left_shift, multiplier), -shift)."""
+    return [rdbpot(srdhm((v - zero_point) << left_shift, multiplier), -shift) for v in range(-128, 128)]
+
+
+def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
+    """TFLite MultiplyByQuantizedMultiplier (double rounding) on Python ints with int32 wrap of x << left."""
+    left, right = max(shift, 0), max(-shift, 0)
+    xl = ((x << left) + (1 << 31)) % (1 << 32) - (1 << 31)
+    return rdbpot(srdhm(xl, multiplier), right)

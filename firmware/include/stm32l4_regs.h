@@ -102,6 +102,7 @@
 #define UART_CR1_RE     (1u << 2)
 #define UART_CR1_TE     (1u << 3)
 #define UART_CR1_RXNEIE (1u << 5)
+#define UART_CR1_TXEIE  (1u << 7)
 #define UART_ISR_PE     (1u << 0)
 #define UART_ISR_FE     (1u << 1)
 #define UART_ISR_NE     (1u << 2)

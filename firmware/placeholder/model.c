@@ -7,9 +7,6 @@
 static int8_t input[MODEL_INPUT_BYTES];
 static int8_t output[MODEL_OUTPUT_BYTES];
 
-/* Marker symbol: tools can check an ELF for it. */
-const char tp_placeholder_model[] = "PLACEHOLDER";
-
 int8_t *model_input(void) { return input; }
 const int8_t *model_output(void) { return output; }
 

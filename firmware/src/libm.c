@@ -15,12 +15,21 @@ static int is_integral_or_special(float x) {
     return !(fabsf(x) < TWO_POW_23);    /* large, infinite or NaN */
 }
 
+/* A zero result keeps the sign of the argument (C11 F.10.6: floor(-0.5) is -0, ceil(-0.5) is -0). */
+static float signed_zero(float result, float x) {
+    if (result != 0.0f) {
+        return result;
+    }
+    union { float f; uint32_t u; } v = { .f = x };
+    return (v.u >> 31) ? -0.0f : 0.0f;
+}
+
 float floorf(float x) {
     if (is_integral_or_special(x)) {
         return x;
     }
     float t = (float)(int32_t)x;        /* toward zero, exact below 2^23 */
-    return (t > x) ? t - 1.0f : t;
+    return signed_zero((t > x) ? t - 1.0f : t, x);
 }
 
 float ceilf(float x) {
@@ -28,7 +37,7 @@ float ceilf(float x) {
         return x;
     }
     float t = (float)(int32_t)x;
-    return (t < x) ? t + 1.0f : t;
+    return signed_zero((t < x) ? t + 1.0f : t, x);
 }
 
 float roundf(float x) {
@@ -42,5 +51,5 @@ float roundf(float x) {
     } else if (frac <= -0.5f) {
         t -= 1.0f;
     }
-    return (t == 0.0f && x < 0.0f) ? -0.0f : t;
+    return signed_zero(t, x);
 }

@@ -22,12 +22,12 @@ static uint8_t db_buffer[TP_DB_BUFFER_BYTES];
 static tp_proto_t proto;
 
 static void write_text(const char *s, uint32_t n) {
-    uart_write_polled(s, n);
+    uart_write(s, n);
 }
 
 static void hook_write(void *ctx, const char *s, size_t n) {
     (void)ctx;
-    uart_write_polled(s, n);
+    uart_write(s, n);
 }
 
 static void hook_timestamp(void *ctx) {

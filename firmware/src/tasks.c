@@ -6,6 +6,10 @@
 #include "build_config.h"
 #include "model.h"
 
+#if defined(MODEL_INPUT_TYPE_float32) || defined(MODEL_OUTPUT_TYPE_float32)
+#error "tinyperf firmware: the model's input and output tensors must be int8 (MLPerf Tiny closed division)"
+#endif
+
 #if TP_TASK_KWS01
 #define TASK_HOST_BYTES MODEL_INPUT_BYTES
 _Static_assert(MODEL_INPUT_BYTES == 490, "kws01 takes 49 x 10 MFCC features");

@@ -2,7 +2,9 @@
  * 50.5 / 50.8; baud rate: LPUART BRR = 256 x f(ck) / baud with 0x300 <= BRR <= 0xFFFFF (else the
  * kernel clock is divided by PRESC), USART (16x oversampling) BRR = f(ck) / baud. Pins: alternate
  * function mode with AF number from the board description; port G needs VDDIO2 (PWR_CR2.IOSV,
- * RM0432 5.1.4) before its pins work. Kernel clock: PCLK1 (CCIPR selection 00, the reset value). */
+ * RM0432 5.1.4) before its pins work. Kernel clock: PCLK1 (CCIPR selection 00, the reset value).
+ * Interrupt: RXNE (with ORE/FE/NE/PE cleared through ICR) fills the receive ring; TXE with TXEIE moves
+ * the next byte of the transmit ring to TDR and disables TXEIE when the ring is empty. */
 #include "uart.h"
 
 #include "build_config.h"
@@ -20,9 +22,14 @@
 static volatile uint8_t rx_ring[TP_UART_RX_RING];
 static volatile uint32_t rx_head;     /* written by the IRQ */
 static volatile uint32_t rx_tail;     /* written by thread mode */
-static volatile uint32_t rx_lost;
+static volatile uint32_t rx_lost;     /* incremented by the IRQ only */
+static uint32_t rx_lost_taken;        /* thread mode's share of rx_lost already reported */
+static volatile uint8_t tx_ring[TP_UART_TX_RING];
+static volatile uint32_t tx_head;     /* written by thread mode */
+static volatile uint32_t tx_tail;     /* written by the IRQ */
 
 _Static_assert((TP_UART_RX_RING & (TP_UART_RX_RING - 1u)) == 0, "ring size must be a power of two");
+_Static_assert((TP_UART_TX_RING & (TP_UART_TX_RING - 1u)) == 0, "ring size must be a power of two");
 
 static const uint16_t lpuart_presc_div[] = {1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256};  /* PRESC 0..11 */
 
@@ -72,7 +79,8 @@ void uart_init(uint32_t pclk_hz, uint32_t baud) {
 #endif
     UART_CR2(BASE) = 0;   /* 1 stop bit */
     UART_CR3(BASE) = 0;
-    rx_head = rx_tail = rx_lost = 0;
+    rx_head = rx_tail = rx_lost = rx_lost_taken = 0;
+    tx_head = tx_tail = 0;
     UART_CR1(BASE) = UART_CR1_TE | UART_CR1_RE | UART_CR1_RXNEIE | UART_CR1_UE;   /* 8N1 */
     nvic_enable_irq(U(IRQn), RX_PRIORITY);
 }
@@ -96,13 +104,65 @@ static void uart_irq(void) {
             rx_head = next;
         }
     }
+    if ((UART_CR1(BASE) & UART_CR1_TXEIE) && (isr & UART_ISR_TXE)) {
+        uint32_t tail = tx_tail;
+        if (tail == tx_head) {
+            UART_CR1(BASE) &= ~UART_CR1_TXEIE;   /* ring empty: nothing more to send */
+        } else {
+            UART_TDR(BASE) = tx_ring[tail];
+            tx_tail = (tail + 1u) & (TP_UART_TX_RING - 1u);
+        }
+    }
 }
 
 /* Both candidates are defined; only the console's interrupt is enabled. */
 void LPUART1_IRQHandler(void) { uart_irq(); }
 void USART3_IRQHandler(void) { uart_irq(); }
 
+/* Sleep until an interrupt, without missing one that arrives between the caller's check and the WFI
+ * (a pending interrupt ends WFI even with PRIMASK set; it runs after cpsie). */
+static void wait_for_interrupt(volatile uint32_t *watch, uint32_t unchanged) {
+    __asm volatile("cpsid i" ::: "memory");
+    if (*watch == unchanged) {
+        __asm volatile("wfi" ::: "memory");
+    }
+    __asm volatile("cpsie i" ::: "memory");
+}
+
+void uart_write(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t head = tx_head;
+        uint32_t next = (head + 1u) & (TP_UART_TX_RING - 1u);
+        uint32_t tail;
+        while ((tail = tx_tail) == next) {
+            wait_for_interrupt(&tx_tail, tail);   /* ring full: the IRQ frees a slot per byte */
+        }
+        tx_ring[head] = (uint8_t)s[i];
+        tx_head = next;
+        /* Enabling TXEIE races only with the IRQ clearing it on an empty ring; the byte just queued
+         * makes the ring non-empty, so a lost clear merely costs one spurious interrupt. */
+        UART_CR1(BASE) |= UART_CR1_TXEIE;
+    }
+}
+
+void uart_flush(void) {
+    uint32_t tail;
+    while ((tail = tx_tail) != tx_head) {
+        wait_for_interrupt(&tx_tail, tail);
+    }
+    while (!(UART_ISR(BASE) & UART_ISR_TC)) {
+    }
+}
+
 void uart_write_polled(const char *s, size_t n) {
+    __asm volatile("cpsid i" ::: "memory");
+    UART_CR1(BASE) &= ~UART_CR1_TXEIE;
+    while (tx_tail != tx_head) {                /* queued bytes first, in order */
+        while (!(UART_ISR(BASE) & UART_ISR_TXE)) {
+        }
+        UART_TDR(BASE) = tx_ring[tx_tail];
+        tx_tail = (tx_tail + 1u) & (TP_UART_TX_RING - 1u);
+    }
     for (size_t i = 0; i < n; i++) {
         while (!(UART_ISR(BASE) & UART_ISR_TXE)) {
         }
@@ -121,9 +181,8 @@ int uart_getc(char *c) {
 }
 
 uint32_t uart_take_lost(void) {
-    __asm volatile("cpsid i" ::: "memory");
-    uint32_t n = rx_lost;
-    rx_lost = 0;
-    __asm volatile("cpsie i" ::: "memory");
+    uint32_t total = rx_lost;          /* one word read: no need to mask the IRQ */
+    uint32_t n = total - rx_lost_taken;
+    rx_lost_taken = total;
     return n;
 }

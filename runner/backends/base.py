@@ -105,10 +105,13 @@ class Backend(ABC):
 def make_backend(spec: BackendSpec) -> Backend:
     """Create (not open) the backend a spec describes."""
     from tinyperf.errors import RunnerError
+
     if spec.kind == "sim":
         from tinyperf.runner.backends.sim import SimBackend
+
         return SimBackend(spec)
     if spec.kind == "serial":
         from tinyperf.runner.backends.serial import SerialBackend
+
         return SerialBackend(spec)
     raise RunnerError(f"unknown backend {spec.kind!r}; choose sim or serial")

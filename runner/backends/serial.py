@@ -20,18 +20,21 @@ log = logging.getLogger("tinyperf.runner.serial")
 
 #: ST-LINK USB IDs (vendor, product): ST-LINK/V2-1 and ST-LINK/V3 virtual COM ports.
 ST_LINK_IDS = ((0x0483, 0x374B), (0x0483, 0x374E))
-MAX_LINE = 64 * 1024   # bytes; a longer line without \n is garbage, not a reason to run out of memory
+MAX_LINE = 64 * 1024  # bytes; a longer line without \n is garbage, not a reason to run out of memory
 
 
 def find_st_link_port() -> str:
     """Path of the first serial port whose USB VID:PID is an ST-LINK; RunnerError when there is none."""
     from serial.tools import list_ports
+
     ports = [p for p in list_ports.comports() if (p.vid, p.pid) in ST_LINK_IDS]
     if not ports:
         ids = ", ".join(f"{v:04X}:{p:04X}" for v, p in ST_LINK_IDS)
         raise RunnerError(f"no ST-LINK serial port found (USB {ids}); connect the board or pass --port PATH")
     if len(ports) > 1:
-        log.warning("several ST-LINK ports (%s); using %s", ", ".join(p.device for p in ports), ports[0].device)
+        log.warning(
+            "several ST-LINK ports (%s); using %s", ", ".join(p.device for p in ports), ports[0].device
+        )
     return ports[0].device
 
 
@@ -56,7 +59,7 @@ class SerialTransport:
             i = self._buf.find(b"\n")
             if i >= 0:
                 line = bytes(self._buf[:i])
-                del self._buf[:i + 1]
+                del self._buf[: i + 1]
                 return line
             if len(self._buf) > MAX_LINE:
                 line = bytes(self._buf)
@@ -64,8 +67,10 @@ class SerialTransport:
                 return line
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise SerialTimeout(f"{self.name}: no complete line within {timeout_s:g} s "
-                                    f"(partial: {bytes(self._buf[-40:])!r})")
+                raise SerialTimeout(
+                    f"{self.name}: no complete line within {timeout_s:g} s "
+                    f"(partial: {bytes(self._buf[-40:])!r})"
+                )
             self.ser.timeout = min(remaining, 0.1)
             chunk = self.ser.read(max(1, self.ser.in_waiting))
             if chunk:
@@ -92,15 +97,19 @@ class SerialBackend(Backend):
         #: which may run slower than the real one (override with options["timeout_scale"])
         default_scale = 50.0 if str(self.port or "").startswith("/dev/pts/") else 1.0
         self.timeout_scale = float(spec.options.get("timeout_scale", default_scale))
+        #: seconds to wait for the boot banner's m-ready after a reset (before the handshake)
+        self.boot_timeout_s = float(spec.options.get("boot_timeout_s", 1.0))
 
     def open(self) -> None:
         import serial
+
         self.port = self.port or find_st_link_port()
         try:
             self.ser = serial.Serial(self.port, self.baud, timeout=0.1, write_timeout=5.0)
         except (serial.SerialException, OSError) as e:
-            raise RunnerError(f"cannot open serial port {self.port}: {e}; check the path and permissions "
-                              f"(dialout group)") from None
+            raise RunnerError(
+                f"cannot open serial port {self.port}: {e}; check the path and permissions (dialout group)"
+            ) from None
         self.transport = SerialTransport(self.ser, self.port)
 
     def close(self) -> None:
@@ -125,7 +134,7 @@ class SerialBackend(Backend):
             self.ser.dtr = False
             time.sleep(0.05)
             self.ser.dtr = True
-        except OSError as e:   # a pty has no modem lines
+        except OSError as e:  # a pty has no modem lines
             log.debug("%s: no DTR reset (%s); relying on the handshake", self.port, e)
         time.sleep(0.05)
         self.transport.drain()

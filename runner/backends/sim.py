@@ -53,6 +53,7 @@ def _stream_for(board, uart_name: str):
         if callable(fn):
             return fn(uart_name)
     from tinyperf.sim.console import ConsoleStream
+
     return ConsoleStream(board, types.SimpleNamespace(uart=board.uart(uart_name)))
 
 
@@ -64,13 +65,16 @@ class SimBackend(Backend):
 
     def __init__(self, spec: BackendSpec):
         if not spec.image:
-            raise RunnerError("the simulated board needs a firmware image (--firmware, or let tinyperf build one)")
+            raise RunnerError(
+                "the simulated board needs a firmware image (--firmware, or let tinyperf build one)"
+            )
         self.spec = spec
         self.board = None
         self._edges: list[Edge] = []
 
     def _platform(self):
         from tinyperf.platforms import load_board
+
         return load_board(self.spec.board)
 
     def open(self) -> None:
@@ -93,6 +97,7 @@ class SimBackend(Backend):
         def listener(name: str, level: int, cycles: int) -> None:
             if name == pin and level == 0:
                 self._edges.append(Edge(float(self.board.seconds), self._energy_uJ()))
+
         return listener
 
     def _energy_uJ(self) -> float | None:

@@ -23,50 +23,112 @@ log = logging.getLogger("tinyperf.bench")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default="all", choices=[*TASKS, "all"], help="task to run (default: all four)")
-    p.add_argument("--mode", default=None, choices=[*MODES, "all"],
-                   help="benchmark mode (default: performance and energy; all adds accuracy when --dataset "
-                        "is given)")
+    p.add_argument(
+        "--mode",
+        default=None,
+        choices=[*MODES, "all"],
+        help="benchmark mode (default: performance and energy; all adds accuracy when --dataset is given)",
+    )
     p.add_argument("--scenario", choices=SCENARIOS, help="run a LoadGen-style scenario instead of the modes")
-    p.add_argument("--division", default="closed", choices=("closed", "open"),
-                   help="closed: reference model and quality target required; open: any model")
-    p.add_argument("--firmware", type=Path, metavar="IMAGE", help="run this firmware image (.elf/.hex/.bin) "
-                   "on the simulated board instead of building ours")
-    p.add_argument("--model", type=Path, metavar="MODEL.tflite",
-                   help="build the firmware from this model (default: the task's reference model)")
-    p.add_argument("--dataset", type=Path, metavar="DIR", help="EEMBC-format dataset (y_labels.csv + .bin "
-                   "files) for accuracy mode; with several tasks DIR/<task>/ per task")
-    p.add_argument("--backend", default="sim", choices=("sim", "serial"), help="simulated board (default) or "
-                   "a serial port")
-    p.add_argument("--port", help="serial port path (default: the first ST-LINK found by USB VID:PID); the "
-                   "simulated board's pty from `tinyperf sim IMAGE --pty` works too")
-    p.add_argument("--baud", type=int, choices=(115200, 921600), help="baud rate of performance and accuracy "
-                   "builds (energy mode always uses 9600)")
-    p.add_argument("--probe", help="pyocd probe id used to reset a real board (optional extra tinyperf[flash])")
-    p.add_argument("--timeout-scale", type=float, help="multiply device-time timeouts (serial backend; "
-                   "default 1 for a board, 50 for a pty)")
-    p.add_argument("--out", type=Path, default=Path("tinyperf-results"), help="results folder "
-                   "(default: ./tinyperf-results)")
+    p.add_argument(
+        "--division",
+        default="closed",
+        choices=("closed", "open"),
+        help="closed: reference model and quality target required; open: any model",
+    )
+    p.add_argument(
+        "--firmware",
+        type=Path,
+        metavar="IMAGE",
+        help="run this firmware image (.elf/.hex/.bin) on the simulated board instead of building ours",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        metavar="MODEL.tflite",
+        help="build the firmware from this model (default: the task's reference model)",
+    )
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        metavar="DIR",
+        help="EEMBC-format dataset (y_labels.csv + .bin "
+        "files) for accuracy mode; with several tasks DIR/<task>/ per task",
+    )
+    p.add_argument(
+        "--backend",
+        default="sim",
+        choices=("sim", "serial"),
+        help="simulated board (default) or a serial port",
+    )
+    p.add_argument(
+        "--port",
+        help="serial port path (default: the first ST-LINK found by USB VID:PID); the "
+        "simulated board's pty from `tinyperf sim IMAGE --pty` works too",
+    )
+    p.add_argument(
+        "--baud",
+        type=int,
+        choices=(115200, 921600),
+        help="baud rate of performance and accuracy builds (energy mode always uses 9600)",
+    )
+    p.add_argument(
+        "--probe", help="pyocd probe id used to reset a real board (optional extra tinyperf[flash])"
+    )
+    p.add_argument(
+        "--timeout-scale",
+        type=float,
+        help="multiply device-time timeouts (serial backend; default 1 for a board, 50 for a pty)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("tinyperf-results"),
+        help="results folder (default: ./tinyperf-results)",
+    )
     p.add_argument("--submitter", default="tinyperf", help="submitter name in the results layout")
-    p.add_argument("--system", help="system name in the results layout (default NUCLEO_L4R5ZI_tinyperf_sim "
-                   "or NUCLEO_L4R5ZI)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="accuracy mode: shard stimuli over N "
-                   "processes, each with its own simulated board")
-    p.add_argument("--ray", metavar="ADDRESS", help="accuracy mode: shard over a Ray cluster ('local' starts "
-                   "one; optional extra tinyperf[ray])")
+    p.add_argument(
+        "--system",
+        help="system name in the results layout (default NUCLEO_L4R5ZI_tinyperf_sim or NUCLEO_L4R5ZI)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="accuracy mode: shard stimuli over N processes, each with its own simulated board",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="accuracy mode: shard over a Ray cluster ('local' starts one; optional extra tinyperf[ray])",
+    )
     p.add_argument("--resume", action="store_true", help="skip task/mode entries already complete in --out")
     p.add_argument("--runs", type=int, default=5, help=argparse.SUPPRESS)
-    p.add_argument("--min-seconds", type=float, default=10.0, help="device seconds per performance window "
-                   "(the rules require 10; less marks results non-compliant)")
+    p.add_argument(
+        "--min-seconds",
+        type=float,
+        default=10.0,
+        help="device seconds per performance window (the rules require 10; less marks results non-compliant)",
+    )
     p.add_argument("--duration", type=float, default=60.0, help="scenario length in device seconds")
     p.add_argument("--seed", type=int, default=0, help="seed of random stimuli and arrival schedules")
     p.add_argument("--latency-bound-ms", type=float, help="server scenario p99 bound (default per task)")
     p.add_argument("--interval-ms", type=float, help="multi-stream interval (default per task)")
-    p.add_argument("--allow-placeholder", action="store_true", help="run firmware with a placeholder model "
-                   "(results marked not publishable)")
+    p.add_argument(
+        "--allow-placeholder",
+        action="store_true",
+        help="run firmware with a placeholder model (results marked not publishable)",
+    )
     p.add_argument("--no-charts", action="store_true", help="do not write PNG charts")
     p.add_argument("--json", action="store_true", help="print machine-readable results on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                   help="no progress bars or logs, only the results")
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress bars or logs, only the results",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
@@ -88,22 +150,43 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         options["probe"] = args.probe
     if args.timeout_scale is not None:
         options["timeout_scale"] = args.timeout_scale
-    return BenchConfig(tasks=tasks, modes=modes, scenario=args.scenario, division=args.division,
-                       firmware=args.firmware, model=args.model, dataset=args.dataset, backend=args.backend,
-                       port=args.port, baud=args.baud, out=args.out, workers=args.workers, ray=args.ray,
-                       resume=args.resume, submitter=args.submitter, system=args.system, runs=args.runs,
-                       min_seconds=args.min_seconds, duration_s=args.duration, seed=args.seed,
-                       latency_bound_ms=args.latency_bound_ms, interval_ms=args.interval_ms,
-                       allow_placeholder=args.allow_placeholder,
-                       progress=not getattr(args, "quiet", False) and not args.json, backend_options=options)
+    return BenchConfig(
+        tasks=tasks,
+        modes=modes,
+        scenario=args.scenario,
+        division=args.division,
+        firmware=args.firmware,
+        model=args.model,
+        dataset=args.dataset,
+        backend=args.backend,
+        port=args.port,
+        baud=args.baud,
+        out=args.out,
+        workers=args.workers,
+        ray=args.ray,
+        resume=args.resume,
+        submitter=args.submitter,
+        system=args.system,
+        runs=args.runs,
+        min_seconds=args.min_seconds,
+        duration_s=args.duration,
+        seed=args.seed,
+        latency_bound_ms=args.latency_bound_ms,
+        interval_ms=args.interval_ms,
+        allow_placeholder=args.allow_placeholder,
+        progress=not getattr(args, "quiet", False) and not args.json,
+        backend_options=options,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from tinyperf.runner import charts, report
+
     cfg = config_from_args(args)
     if cfg.ray:
         from tinyperf.runner.distributed import _import_ray
-        _import_ray()           # fail before any work when the extra is missing
+
+        _import_ray()  # fail before any work when the extra is missing
     entries = run_bench(cfg)
     if args.json:
         sys.stdout.write(report.to_json(entries, cfg.division))

@@ -13,14 +13,18 @@ NAME = "flash"
 HELP = "flash a firmware image into a real board with pyocd (optional extra tinyperf[flash])"
 
 log = logging.getLogger("tinyperf.flash")
-FLASH_BASE = 0x0800_0000   # STM32L4R5 flash, where a raw .bin goes (RM0432, memory map)
+FLASH_BASE = 0x0800_0000  # STM32L4R5 flash, where a raw .bin goes (RM0432, memory map)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, metavar="IMAGE", help="firmware image: .elf, .hex or .bin")
     p.add_argument("--probe", help="probe unique id (default: the only probe connected)")
-    p.add_argument("--target", default="stm32l4r5zitx", help="pyocd target name (default stm32l4r5zitx; "
-                   "`pyocd pack install stm32l4r5` when pyocd does not know it)")
+    p.add_argument(
+        "--target",
+        default="stm32l4r5zitx",
+        help="pyocd target name (default stm32l4r5zitx; "
+        "`pyocd pack install stm32l4r5` when pyocd does not know it)",
+    )
 
 
 def import_pyocd():
@@ -28,7 +32,9 @@ def import_pyocd():
         from pyocd.core.helpers import ConnectHelper
         from pyocd.flash.file_programmer import FileProgrammer
     except ImportError:
-        raise RunnerError("flashing needs pyocd, which is not installed: pip install 'tinyperf[flash]'") from None
+        raise RunnerError(
+            "flashing needs pyocd, which is not installed: pip install 'tinyperf[flash]'"
+        ) from None
     return ConnectHelper, FileProgrammer
 
 
@@ -49,7 +55,7 @@ def flash(image: Path, probe: str | None = None, target: str = "stm32l4r5zitx") 
             kwargs = {"base_address": FLASH_BASE} if suffix == ".bin" else {}
             FileProgrammer(session).program(str(image), **kwargs)
             session.target.reset()
-    except Exception as e:   # pyocd raises many unrelated types; report them as one user error
+    except Exception as e:  # pyocd raises many unrelated types; report them as one user error
         raise RunnerError(f"flashing {image} through pyocd failed: {e}") from None
     log.info("flashed %s", image)
 

@@ -21,8 +21,12 @@ HELP = "compare the simulated board with a real one: outputs and latency"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", required=True, help="serial port of the board (or a simulator pty)")
     p.add_argument("--task", required=True, choices=list(TASKS))
-    p.add_argument("--firmware", type=Path, metavar="IMAGE", help="image the board runs (default: ours, built "
-                   "from the reference model or --model)")
+    p.add_argument(
+        "--firmware",
+        type=Path,
+        metavar="IMAGE",
+        help="image the board runs (default: ours, built from the reference model or --model)",
+    )
     p.add_argument("--model", type=Path, metavar="MODEL.tflite")
     p.add_argument("--flash", action="store_true", help="flash the image with pyocd first (tinyperf[flash])")
     p.add_argument("--probe", help="pyocd probe id for --flash and reset")
@@ -38,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     fw = provide(task, "performance", image=args.firmware, model=args.model)
     if args.flash:
         from tinyperf.runner.cli.flash_cmd import flash
+
         flash(fw.image, args.probe)
     if args.dataset:
         ds = Dataset(args.dataset, task)
@@ -49,11 +54,15 @@ def run(args: argparse.Namespace) -> int:
     options = {} if args.timeout_scale is None else {"timeout_scale": args.timeout_scale}
     if args.probe:
         options["probe"] = args.probe
-    sim = open_session(make_backend(BackendSpec("sim", image=str(fw.image))), task,
-                       allow_placeholder=args.allow_placeholder)
+    sim = open_session(
+        make_backend(BackendSpec("sim", image=str(fw.image))), task, allow_placeholder=args.allow_placeholder
+    )
     try:
-        board = open_session(make_backend(BackendSpec("serial", port=args.port, options=options)), task,
-                             allow_placeholder=args.allow_placeholder)
+        board = open_session(
+            make_backend(BackendSpec("serial", port=args.port, options=options)),
+            task,
+            allow_placeholder=args.allow_placeholder,
+        )
         try:
             result = compare(sim, board, stimuli, names, args.window)
         finally:

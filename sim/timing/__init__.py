@@ -2,6 +2,19 @@
 
 `CycleCounter(uc, board)` attaches the native cycle accounting to a Unicorn engine (cycles.py)."""
 
-from tinyperf.sim.timing.cycles import CycleCounter
+from tinyperf.sim.timing.cycles import EXCEPTION_CYCLES, CycleCounter
+from tinyperf.sim.timing.energy import (
+                                        average_power_mw,
+                                        energy_between,
+                                        energy_per_inference_uJ,
+                                        load_energy_model,
+)
 
-__all__ = ["CycleCounter"]
+__all__ = [
+                                        "EXCEPTION_CYCLES",
+                                        "CycleCounter",
+                                        "average_power_mw",
+                                        "energy_between",
+                                        "energy_per_inference_uJ",
+                                        "load_energy_model",
+]

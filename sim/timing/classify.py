@@ -14,8 +14,22 @@ from dataclasses import dataclass, field
 
 import capstone
 import numpy as np
-from unicorn import arm_const
-
+from tinyperf.sim.timing.addresses import AddressTracker
+from tinyperf.sim.timing.isa import (
+    BRANCHES,
+    DSP,
+    FP_DIV,
+    FP_MAC,
+    IRQ_SYSREGS,
+    LOAD_MULTI,
+    LOADS,
+    MUL_PREFIXES,
+    MULS,
+    STORE_MULTI,
+    STORES,
+    UC_REG,
+    UC_REG_BY_NUM,
+)
 from tinyperf.sim.timing.model import TimingModel
 
 log = logging.getLogger("tinyperf.sim.timing")
@@ -31,28 +45,7 @@ class Flags(enum.IntFlag):
     FLASH = 8           # fetched from flash through the ART
     SRAM_BUS = 16       # fetched over the System bus
     UNALIGNED_WIDE = 32 # first instruction is 32-bit at a halfword (not word) aligned address
-
-
-UC_REG = {f"r{i}": getattr(arm_const, f"UC_ARM_REG_R{i}") for i in range(13)}
-UC_REG.update(sb=UC_REG["r9"], sl=UC_REG["r10"], fp=UC_REG["r11"], ip=UC_REG["r12"],
-              sp=arm_const.UC_ARM_REG_SP, lr=arm_const.UC_ARM_REG_LR, pc=arm_const.UC_ARM_REG_PC)
-UC_REG_BY_NUM = [UC_REG[f"r{i}"] for i in range(13)] + [UC_REG["sp"], UC_REG["lr"], UC_REG["pc"]]
-
-_LOADS = {"ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrt", "ldrbt", "ldrht", "ldrsbt", "ldrsht"}
-_STORES = {"str", "strb", "strh", "strt", "strbt", "strht"}
-_LOAD_MULTI = {"ldm", "ldmia", "ldmdb", "ldmfd", "ldmea", "pop"}
-_STORE_MULTI = {"stm", "stmia", "stmdb", "stmea", "stmfd", "push"}
-_BRANCHES = {"b", "bl", "bx", "blx", "cbz", "cbnz"}
-_MULS = {"mul", "mla", "mls", "smull", "umull", "smlal", "umlal", "umaal", "smmul", "smmulr", "smmla",
-         "smmlar", "smmls", "smmlsr"}
-_MUL_PREFIXES = ("smul", "smla", "smlal")      # SMULxy, SMULWx, SMLAxy, SMLAWx, SMLALxy (not SMLAD*)
-_DSP = {"smlad", "smladx", "smlsd", "smlsdx", "smlald", "smlaldx", "smlsld", "smlsldx", "smuad",
-        "smuadx", "smusd", "smusdx", "sel", "pkhbt", "pkhtb", "ssat", "usat", "ssat16", "usat16",
-        "sxtb16", "sxtab16", "uxtb16", "uxtab16", "sxtab", "sxtah", "uxtab", "uxtah", "usad8", "usada8",
-        "qadd", "qsub", "qdadd", "qdsub"}
-_FP_MAC = {"vmla", "vmls", "vnmla", "vnmls", "vfma", "vfms", "vfnma", "vfnms"}
-_FP_DIV = {"vdiv", "vsqrt"}
-_IRQ_SYSREGS = ("primask", "basepri", "basepri_max", "faultmask", "control")
+    ALWAYS_TAKEN = 64   # exit branch/PC write is unconditional: P even when it targets the next address
 
 
 @dataclass
@@ -70,6 +63,12 @@ class DecodedBlock:
     line_cycles: list[int] = field(default_factory=list)
     divides: list[tuple[int, int, int, bool]] = field(default_factory=list)   # addr, rn, rm, signed
     class_cycles: dict[str, int] = field(default_factory=dict)
+    # loads that may read flash, as addresses.AddressTracker.result() packs them for the native side
+    data_roots: list = field(default_factory=list)
+    data_exprs: list = field(default_factory=list)
+    data_loads: list = field(default_factory=list)
+    unknown_loads: int = 0      # loads left unmodelled (assumed not to read flash)
+    hooked_loads: list = field(default_factory=list)   # loads resolved by a code hook at run time
 
 
 def _base(insn: capstone.CsInsn) -> str:
@@ -89,9 +88,10 @@ def _is_dsp_simd(name: str) -> bool:
 class BlockDecoder:
     """Turns (address, size) into a DecodedBlock using capstone and the TimingModel."""
 
-    def __init__(self, uc, model: TimingModel):
+    def __init__(self, uc, model: TimingModel, track_data: bool = True):
         self.uc = uc
         self.model = model
+        self.track_data = track_data and bool(model.flash_ranges) and not model.unit
         self.cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.cs.detail = True
         self._cache: dict[tuple[int, int], DecodedBlock] = {}
@@ -108,9 +108,9 @@ class BlockDecoder:
         """(class, cycles at 0 WS without pipelining/folding, data accesses) for one instruction."""
         name, mn, cyc = _base(insn), _mnemonic(insn), self._cyc
         nops = len(insn.operands)
-        if name in _LOADS:
+        if name in LOADS:
             return "load", cyc["load"], 1
-        if name in _STORES:
+        if name in STORES:
             return "store", cyc["store"], 1
         if name.startswith("ldrex"):
             return "load_excl", cyc["load_excl"], 1
@@ -120,11 +120,11 @@ class BlockDecoder:
             return "load_dual", cyc["load_dual"], 2
         if name == "strd":
             return "store_dual", cyc["store_dual"], 2
-        if name in _LOAD_MULTI or name in _STORE_MULTI:
+        if name in LOAD_MULTI or name in STORE_MULTI:
             n = nops if name in ("pop", "push") else nops - 1
-            cls = "load_multi" if name in _LOAD_MULTI else "store_multi"
+            cls = "load_multi" if name in LOAD_MULTI else "store_multi"
             return cls, cyc[cls] + n, n
-        if name in _BRANCHES:
+        if name in BRANCHES:
             return "branch", cyc["branch"], 0
         if name in ("tbb", "tbh"):
             return "table_branch", cyc["table_branch"], 1
@@ -136,9 +136,9 @@ class BlockDecoder:
             return "nop", cyc["nop"], 0
         if name in ("sdiv", "udiv"):
             return "div", cyc["div"], 0
-        if name in _MULS or (name.startswith(_MUL_PREFIXES) and name not in _DSP):
+        if name in MULS or (name.startswith(MUL_PREFIXES) and name not in DSP):
             return "mul", cyc["mul"], 0
-        if name in _DSP or _is_dsp_simd(name):
+        if name in DSP or _is_dsp_simd(name):
             return "dsp", cyc["dsp"], 0
         if name in ("mrs", "msr", "cps"):
             return "system", cyc["system"], 0
@@ -153,9 +153,9 @@ class BlockDecoder:
     def _classify_fp(self, insn: capstone.CsInsn, name: str) -> tuple[str, int, int]:
         cyc = self._cyc
         regs = [insn.reg_name(op.reg) for op in insn.operands if op.type == capstone.arm.ARM_OP_REG]
-        if name in _FP_MAC:
+        if name in FP_MAC:
             return "fp_mac", cyc["fp_mac"], 0
-        if name in _FP_DIV:
+        if name in FP_DIV:
             return "fp_div", cyc["fp_div"], 0
         if name in ("vldr", "vstr"):
             wide = bool(regs) and regs[0].startswith("d")
@@ -189,7 +189,10 @@ class BlockDecoder:
         unit = self.model.unit
         prev = None                # previous instruction (capstone), its class
         prev_cls = ""
+        tracker = AddressTracker(self.model) if self.track_data else None
         for insn in insns:
+            if tracker is not None:
+                tracker.step(insn)
             cls, cost, mem = self.classify(insn)
             if unit:
                 cost = 1
@@ -207,6 +210,11 @@ class BlockDecoder:
             writes_pc = "pc" in [insn.reg_name(r) for r in insn.regs_access()[1]]
             if cls in ("branch", "table_branch") or writes_pc:
                 blk.flags |= Flags.BRANCH
+                if insn.cc in (capstone.arm.ARM_CC_AL, capstone.arm.ARM_CC_INVALID) and \
+                        _base(insn) not in ("cbz", "cbnz"):
+                    blk.flags |= Flags.ALWAYS_TAKEN
+                else:
+                    blk.flags &= ~Flags.ALWAYS_TAKEN
             mn = _mnemonic(insn)
             if name_is_irq_window(insn, mn):
                 blk.flags |= Flags.IRQ_WINDOW
@@ -233,6 +241,9 @@ class BlockDecoder:
             elif self.model.in_sram_bus(address) and self.model.sram_bus_penalty:
                 blk.flags |= Flags.SRAM_BUS
         blk.line_cycles = self._line_cycles(blk)
+        if tracker is not None:
+            (blk.data_roots, blk.data_exprs, blk.data_loads, blk.unknown_loads,
+             blk.hooked_loads) = tracker.result()
         return blk
 
     def _line_cycles(self, blk: DecodedBlock) -> list[int]:
@@ -272,5 +283,7 @@ def name_is_irq_window(insn: capstone.CsInsn, mnemonic: str) -> bool:
         return True
     if _base(insn) == "msr":
         target = insn.op_str.split(",")[0].strip().lower()
-        return target in _IRQ_SYSREGS
+        return target in IRQ_SYSREGS
     return False
+
+

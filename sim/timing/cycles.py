@@ -21,24 +21,29 @@ from typing import Any
 
 import numpy as np
 import unicorn
-from unicorn import arm_const
-from unicorn.unicorn_py3.unicorn import uclib
-
 from tinyperf.errors import SimError
 from tinyperf.sim.timing.classify import BlockDecoder, Flags
+from tinyperf.sim.timing.energy import FJ_PER_UJ, EnergyModel, load_energy_model
 from tinyperf.sim.timing.model import MemoryConfig, TimingModel, load_timing_model
 from tinyperf.sim.timing.native_build import load_native
+from unicorn import arm_const
+from unicorn.unicorn_py3.unicorn import uclib
 
 log = logging.getLogger("tinyperf.sim.timing")
 
 MISS_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_uint32)
 
-STOP_REASONS = {0: None, 1: "deadline", 2: "irq_window", 3: "wfi", 4: "error"}
+STOP_REASONS = {0: None, 1: "deadline", 2: "irq_window", 3: "wfi", 4: "error", 5: "request",
+                6: "retranslate"}
 _G = {name: i for i, name in enumerate(
     ("cycles", "instructions", "stop_reason", "fetch_stall", "data_stall", "branch_cycles",
      "div_cycles", "bus_stall", "ic_hits", "ic_misses", "dc_hits", "dc_misses", "flash_reads",
      "taken_branches", "extra_cycles", "nblocks", "last_flags", "error", "partial_cycles",
-     "partial_insns", "deadline", "pending"))}
+     "partial_insns", "deadline", "pending", "energy_fj", "flash_fetch_reads", "flash_data_reads",
+     "hooked_loads", "nldescs"))}
+
+# Exception timing the run loop accounts with add() [FACTS.md: TRM / Arm KA16366]: cycles.
+EXCEPTION_CYCLES = {"entry": 12, "return": 10, "tail_chain": 6, "fp_context_extra": 17}
 
 
 def _fn_ptr(fn: Any) -> int:
@@ -49,26 +54,46 @@ class CycleCounter:
     """HCLK cycle and instruction counts of the code Unicorn executes, per the Cortex-M4 TRM timings and
     the STM32L4R5 flash/ART model (`model`: a TimingModel, or "unit" for 1 cycle per instruction)."""
 
-    def __init__(self, uc: unicorn.Uc, board: Any = None, model: TimingModel | str | None = None):
+    def __init__(self, uc: unicorn.Uc, board: Any = None, model: TimingModel | str | None = None,
+                 energy: EnergyModel | str | None = None, exact_data: bool = False):
         self.uc = uc
         self.board = board
         self.model = load_timing_model(model, board)
+        if not isinstance(energy, EnergyModel):
+            raw = getattr(board, "raw", None)
+            supply = energy or (raw.get("supply", "ldo") if isinstance(raw, dict) else "ldo")
+            energy = load_energy_model(str(supply))
+        self.energy = energy
+        self._time_source = None
         self._lib = load_native()
-        self._decoder = BlockDecoder(uc, self.model)
+        # Flash data reads (ART data cache): from block-entry registers (fast), or exact_data=True: a
+        # UC_HOOK_MEM_READ over the flash ranges (exact per access, but unicorn then takes its slow
+        # path for every load of the program: ~3x slower).
+        self.exact_data = exact_data
+        self._decoder = BlockDecoder(uc, self.model, track_data=not exact_data)
         self._error: BaseException | None = None
         self._miss_cb = MISS_CFUNC(self._on_miss)       # keep a reference: C holds the pointer
         self._st = ctypes.c_void_p(self._lib.tp_new(
             uc._uch.value, _fn_ptr(uclib.uc_emu_stop), _fn_ptr(uclib.uc_reg_read),
-            _fn_ptr(self._miss_cb), arm_const.UC_ARM_REG_PC))
+            _fn_ptr(uclib.uc_mem_read), _fn_ptr(self._miss_cb), arm_const.UC_ARM_REG_PC))
         self._extra: dict[str, int] = {}
         self._hooks: list[int] = []
         self._div_addrs: set[int] = set()
+        self._load_addrs: set[int] = set()
+        self._retranslate: list[tuple[int, int]] = []
         self._in_emu = False
+        self._irq_waiting = False
         self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
-        for lo, hi in self.model.flash_ranges:
-            self._hook_add(unicorn.UC_HOOK_MEM_READ, self._lib.tp_mem_hook, lo, hi - 1)
+        fr = list(self.model.flash_ranges) + [(0, 0), (0, 0)]
+        self._lib.tp_set_flash(self._st, fr[0][0], fr[0][1] - fr[0][0], fr[1][0], fr[1][1] - fr[1][0])
+        if exact_data:
+            for lo, hi in self.model.flash_ranges:
+                self._hook_add(unicorn.UC_HOOK_MEM_READ, self._lib.tp_mem_hook, lo, hi - 1)
         self.memory = self.model.memory_reset
         self._apply_memory()
+        e = self.energy
+        self._lib.tp_set_energy(self._st, round(e.stall_fj), round(e.flash_read_fj), round(e.refill_fj),
+                                round(e.div_fj), round(e.bus_fj))
         self.rescan()
 
     # ------------------------------------------------------------------ engine plumbing
@@ -88,21 +113,45 @@ class CycleCounter:
             off = (ctypes.c_uint16 * max(n, 1))(*blk.offsets)
             cost = (ctypes.c_uint32 * max(n, 1))(*blk.costs)
             lines = (ctypes.c_uint32 * max(len(blk.line_cycles), 1))(*blk.line_cycles)
+            roots, exprs, accs = blk.data_roots, blk.data_exprs, blk.data_loads
+            packed = [(ctypes.c_int64 * max(len(x) * w, 1))(*[v for row in x for v in row])
+                      for x, w in ((roots, 3), (exprs, 8), (accs, 2))]
             self._lib.tp_define_block(self._st, address, size, n, off, cost, int(blk.flags),
-                                      blk.taken_penalty, blk.mem_accesses, len(blk.line_cycles), lines)
+                                      blk.taken_penalty, blk.mem_accesses, len(blk.line_cycles), lines,
+                                      self.energy.block_fj(blk.classes, blk.costs), len(roots), packed[0],
+                                      len(exprs), packed[1], len(accs), packed[2])
+            fresh = False
             for d in blk.divides:
-                self._add_div(*d)
+                fresh |= self._add_div(*d)
+            for d in blk.hooked_loads:
+                if d[0] not in self._load_addrs:
+                    self._load_addrs.add(d[0])
+                    self._lib.tp_add_load(self._st, *d)
+                    self._hook_add(unicorn.UC_HOOK_CODE, self._lib.tp_load_hook, d[0], d[0])
+                    fresh = True
+            if fresh:       # the block is already translated without the new hooks: retranslate it
+                self._retranslate.append((address, address + max(size, 2)))
+                return 1
             return 0
         except BaseException as exc:   # noqa: BLE001 - reported after emu_start returns
             self._error = exc
             return -1
 
-    def _add_div(self, addr: int, rn: int, rm: int, signed: bool) -> None:
+    def _add_div(self, addr: int, rn: int, rm: int, signed: bool) -> bool:
         if addr in self._div_addrs:
-            return
+            return False
         self._div_addrs.add(addr)
         self._lib.tp_add_div(self._st, addr, rn, rm, int(signed))
         self._hook_add(unicorn.UC_HOOK_CODE, self._lib.tp_div_hook, addr, addr)
+        return True
+
+    def track_pc_in(self, begin: int, end: int) -> None:
+        """Opt-in exact mode: make PC exact inside MMIO callbacks for accesses to [begin, end) by adding a
+        native no-op UC_HOOK_MEM_READ|WRITE there (unicorn syncs PC before memory hooks; without one, a
+        pure mmio_map callback reads the block start, so `cycles` there is the block-start count).
+        Costs ~2x simulation speed: ANY memory hook puts every load/store on unicorn's slow path."""
+        self._hook_add(unicorn.UC_HOOK_MEM_READ | unicorn.UC_HOOK_MEM_WRITE, self._lib.tp_mem_nop_hook,
+                       begin, end - 1)
 
     def rescan(self) -> int:
         """Find divide instructions in the mapped flash and hook them (operand-dependent cycles). Call it
@@ -126,7 +175,7 @@ class CycleCounter:
 
     @property
     def irq_waiting(self) -> bool:
-        return bool(self._irq_waiting) if hasattr(self, "_irq_waiting") else False
+        return self._irq_waiting
 
     @irq_waiting.setter
     def irq_waiting(self, on: bool) -> None:
@@ -135,6 +184,12 @@ class CycleCounter:
         self._irq_waiting = bool(on)
         self._lib.tp_set_irq_waiting(self._st, int(on))
 
+    def request_stop(self) -> None:
+        """Stop at the next block boundary (stop_reason "request"). Use this from MMIO/peripheral
+        callbacks: uc.emu_stop() there aborts the current instruction (unicorn rewinds PC to it and an
+        MMIO read is executed again on restart)."""
+        self._lib.tp_request_stop(self._st)
+
     def set_stop_on_wfi(self, on: bool) -> None:
         """Stop after blocks containing WFI/WFE (stop_reason "wfi"); on by default."""
         self._lib.tp_set_stop_on_wfi(self._st, int(on))
@@ -142,24 +197,40 @@ class CycleCounter:
     def emu_start(self, begin: int, until: int = 0, timeout: int = 0, count: int = 0) -> None:
         """uc.emu_start plus bookkeeping: after it returns (or raises UcError for a fault) `cycles`
         and `instructions` count exactly the executed instructions and PC is the next one to run."""
-        self._lib.tp_begin(self._st)
         self._error = None
-        faulted = False
-        self._in_emu = True
-        try:
-            self.uc.emu_start(begin, until, timeout, count)
-        except unicorn.UcError:
-            faulted = True
-            raise
-        finally:
-            self._in_emu = False
-            self.sync(faulted)
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise SimError(f"cycle model could not decode a block: {err!r}") from err
+        while True:
+            self._lib.tp_begin(self._st)
+            faulted = False
+            self._in_emu = True
+            try:
+                self.uc.emu_start(begin, until, timeout, count)
+            except unicorn.UcError:
+                faulted = True
+                raise
+            finally:
+                self._in_emu = False
+                self.sync(faulted)
+            if self._error is not None:
+                err, self._error = self._error, None
+                raise SimError(f"cycle model could not decode a block: {err!r}") from err
+            if not self._retranslate_pending():
+                return
+            begin = self.uc.reg_read(arm_const.UC_ARM_REG_PC) | 1
+
+    def _retranslate_pending(self) -> bool:
+        """After a "retranslate" stop (a new block needed code hooks; it has not run): drop its cached
+        translation so the hooks apply. Returns True if emulation must resume."""
+        if int(self._lib.tp_get(self._st, _G["stop_reason"])) != 6:
+            return False
+        for lo, hi in self._retranslate:
+            self.uc.ctl_remove_cache(lo, hi)
+        self._retranslate.clear()
+        return True
 
     def begin(self) -> None:
-        """Call before uc.emu_start when not using counter.emu_start (clears the stop reason)."""
+        """Call before uc.emu_start when not using counter.emu_start (clears the stop reason). Then call
+        `sync()` after it, and if `stop_reason == "retranslate"`, `resume_after_retranslate()` and start
+        again from PC (counter.emu_start does all of this)."""
         self._lib.tp_begin(self._st)
 
     def sync(self, faulted: bool = False) -> None:
@@ -167,6 +238,10 @@ class CycleCounter:
         instruction at PC raised a fault and did not complete). Idempotent."""
         pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
         self._lib.tp_sync(self._st, pc & ~1, int(faulted))
+
+    def resume_after_retranslate(self) -> bool:
+        """Manual form of the retranslate step of emu_start; True if emulation must resume at PC."""
+        return self._retranslate_pending()
 
     @property
     def stop_reason(self) -> str | None:
@@ -196,8 +271,27 @@ class CycleCounter:
         """Account cycles the run loop models itself (exception entry/return, sleep skipped to an event)."""
         if cycles < 0:
             raise ValueError(f"add(): cycles must be >= 0, got {cycles}")
-        self._lib.tp_add(self._st, int(cycles))
+        self._lib.tp_add(self._st, int(cycles), self.energy.added_fj(kind, int(cycles)))
         self._extra[kind] = self._extra.get(kind, 0) + int(cycles)
+
+    # ------------------------------------------------------------------ energy
+    def set_time_source(self, seconds) -> None:
+        """`seconds()` -> simulated seconds since reset (the board's clock): adds static power to
+        energy_uJ and "seconds" to snapshots."""
+        self._time_source = seconds
+
+    @property
+    def energy_uJ(self) -> float:
+        """Energy since reset (µJ), cheap; inside emulation counts the running block up to the PC."""
+        if self._in_emu:
+            pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
+            fj = int(self._lib.tp_energy_at(self._st, pc & ~1))
+        else:
+            fj = int(self._lib.tp_get(self._st, _G["energy_fj"]))
+        uj = fj / FJ_PER_UJ
+        if self._time_source is not None and self.energy.static_mw:
+            uj += self.energy.static_mw * 1e3 * float(self._time_source())
+        return uj
 
     # ------------------------------------------------------------------ memory system
     def flash_config_changed(self, latency: int, prften: bool, icen: bool, dcen: bool) -> None:
@@ -222,34 +316,41 @@ class CycleCounter:
         ic_hits, ic_misses, dc_hits, dc_misses, flash_reads, taken_branches, extra_cycles, nblocks)."""
         return int(self._lib.tp_get(self._st, _G[name]))
 
-    def block_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(addresses, sizes, completed executions) of every block seen, as numpy arrays."""
+    def block_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(addresses, sizes, completed executions, dynamic cycles) of every block seen (numpy arrays).
+        Dynamic cycles: flash stalls, taken-branch refills and divide iterations charged to the block."""
         n = self.stat("nblocks")
         addr = np.zeros(n, np.uint32)
         size = np.zeros(n, np.uint32)
         execs = np.zeros(n, np.uint64)
-        as_p = lambda a, t: a.ctypes.data_as(ctypes.POINTER(t))  # noqa: E731
+        dyn = np.zeros(n, np.uint64)
+        as_p = lambda a, t: a.ctypes.data_as(ctypes.POINTER(t))
         self._lib.tp_block_stats(self._st, n, as_p(addr, ctypes.c_uint32), as_p(size, ctypes.c_uint32),
-                                 as_p(execs, ctypes.c_uint64))
-        return addr, size, execs
+                                 as_p(execs, ctypes.c_uint64), as_p(dyn, ctypes.c_uint64))
+        return addr, size, execs, dyn
 
     def block_info(self, address: int, size: int):
         """The decoded block (classify.DecodedBlock) at (address, size), from the decoder's cache."""
         return self._decoder.decode(address, size)
 
-    def snapshot(self) -> dict:
-        """cycles, instructions, memory-system counters, cycles by instruction class and add() kinds."""
-        snap = {"cycles": self.cycles, "instructions": self.instructions}
+    def snapshot(self, classes: bool = True) -> dict:
+        """cycles, instructions, energy_uJ, memory-system counters, add() kinds and (classes=True, costs
+        a pass over all blocks) static cycles by instruction class."""
+        snap = {"cycles": self.cycles, "instructions": self.instructions, "energy_uJ": self.energy_uJ}
+        if self._time_source is not None:
+            snap["seconds"] = float(self._time_source())
         for name in ("fetch_stall", "data_stall", "branch_cycles", "div_cycles", "bus_stall", "ic_hits",
-                     "ic_misses", "dc_hits", "dc_misses", "flash_reads", "taken_branches"):
+                     "ic_misses", "dc_hits", "dc_misses", "flash_reads", "taken_branches",
+                     "flash_fetch_reads", "flash_data_reads"):
             snap[name] = self.stat(name)
         snap["added"] = dict(self._extra)
-        snap["class_cycles"] = self.class_cycles()
+        if classes:
+            snap["class_cycles"] = self.class_cycles()
         return snap
 
     def class_cycles(self) -> dict[str, int]:
         """Static cycles by instruction class over all completed blocks (dynamic stalls are separate)."""
-        addr, size, execs = self.block_stats()
+        addr, size, execs, _ = self.block_stats()
         totals: dict[str, int] = {}
         for a, s, e in zip(addr.tolist(), size.tolist(), execs.tolist()):
             if not e:

@@ -3,16 +3,16 @@ the STM32L4R5 memory system (flash wait states, ART caches, SRAM bus contention)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
-
 from tinyperf.errors import PlatformError
+from tinyperf.platforms import PLATFORM_DIR
 
-PLATFORM_DIR = Path(__file__).resolve().parent.parent.parent / "platforms"
 DEFAULT_MEMORY_FILE = "stm32l4r5_timing.yaml"
 
 
@@ -83,7 +83,7 @@ def _ranges(rows: Any, path: Path, key: str) -> tuple[tuple[int, int], ...]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_memory_model(filename: str = DEFAULT_MEMORY_FILE) -> TimingModel:
     """Read the memory-system YAML and the core-timing YAML it names into a TimingModel."""
     path = PLATFORM_DIR / filename

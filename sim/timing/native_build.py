@@ -16,11 +16,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import unicorn
-
 from tinyperf.errors import SimError
 
 log = logging.getLogger("tinyperf.sim.timing")
@@ -51,7 +50,7 @@ def _compiler() -> str:
     return cc
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_native() -> ctypes.CDLL:
     """Compile (once per source hash) and load the native library; returns the ctypes handle."""
     cc = _compiler()
@@ -67,7 +66,7 @@ def load_native() -> ctypes.CDLL:
         os.close(fd)
         cmd = [cc, *CFLAGS, f"-I{inc}", str(SOURCE), "-o", tmp]
         log.info("building native cycle counter: %s", " ".join(cmd))
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             os.unlink(tmp)
             raise SimError(f"building {SOURCE.name} failed (exit {proc.returncode}):\n{proc.stderr.strip()}\n"
@@ -81,23 +80,30 @@ def load_native() -> ctypes.CDLL:
 def _prototypes(lib: ctypes.CDLL) -> None:
     vp, u32, u64, i32 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_int
     p16, p32, p64 = ctypes.POINTER(ctypes.c_uint16), ctypes.POINTER(u32), ctypes.POINTER(u64)
+    pi64 = ctypes.POINTER(ctypes.c_int64)
     protos = {
-        "tp_new": (vp, [vp, vp, vp, vp, i32]),
+        "tp_new": (vp, [vp, vp, vp, vp, vp, i32]),
         "tp_free": (None, [vp]),
-        "tp_define_block": (i32, [vp, u32, u32, u32, p16, p32, u32, u32, u32, u32, p32]),
+        "tp_define_block": (i32, [vp, u32, u32, u32, p16, p32, u32, u32, u32, u32, p32, u64,
+                                  u32, pi64, u32, pi64, u32, pi64]),
+        "tp_set_flash": (None, [vp, u32, u32, u32, u32]),
         "tp_add_div": (None, [vp, u32, i32, i32, i32]),
+        "tp_add_load": (None, [vp, u32, i32, i32, i32, i32, ctypes.c_int64, u32]),
         "tp_div_cycles": (u32, [u32, u32, i32]),
         "tp_sync": (None, [vp, u32, i32]),
         "tp_cycles_at": (u64, [vp, u32]),
         "tp_begin": (None, [vp]),
+        "tp_request_stop": (None, [vp]),
         "tp_set_deadline": (None, [vp, u64]),
         "tp_set_irq_waiting": (None, [vp, i32]),
         "tp_set_stop_on_wfi": (None, [vp, i32]),
-        "tp_add": (None, [vp, u64]),
+        "tp_add": (None, [vp, u64, u64]),
+        "tp_set_energy": (None, [vp, u64, u64, u64, u64, u64]),
+        "tp_energy_at": (u64, [vp, u32]),
         "tp_set_memory": (None, [vp, u32, u32, u32, u32, u32, u32, u32, u32, u32, u32]),
         "tp_reset_caches": (None, [vp, i32, i32]),
         "tp_get": (u64, [vp, i32]),
-        "tp_block_stats": (u32, [vp, u32, p32, p32, p64]),
+        "tp_block_stats": (u32, [vp, u32, p32, p32, p64, p64]),
     }
     for name, (res, args) in protos.items():
         fn = getattr(lib, name)

@@ -1,6 +1,7 @@
 /* Faults: MAILBOX selects one. 1 read from unmapped 0x30000000; 2 the same with BusFault enabled in
  * SHCSR; 3 undefined instruction; 4 FP instruction before CPACR enables CP10/CP11; 5 branch to an even
- * address (EPSR.T = 0); 6 the firmware's own HardFault handler reads CFSR/HFSR/BFAR and the stacked PC. */
+ * address (EPSR.T = 0); 6 the firmware's own HardFault handler reads CFSR/HFSR/BFAR and the stacked PC;
+ * 7 read an unmodelled peripheral register (I2C1 at 0x40005400): 0, or an error with --strict. */
 #include "testfw.h"
 volatile uint32_t seen_cfsr, seen_hfsr, seen_bfar, seen_pc, seen_lr;
 
@@ -33,6 +34,7 @@ int main(void) {
     case 3: undefined_instruction(); break;
     case 4: return (int)fp_without_cpacr(0x3F800000u);
     case 5: branch_even(); break;
+    case 7: return (int)REG(0x40005400);
     }
     return 0;
 }

@@ -18,6 +18,10 @@ void IRQ40_Handler(void) {
 }
 void SysTick_Handler(void) { isr_count++; }
 
+static const uint32_t flash_table[4] = {0x11111111u, 0x22222222u, 0x44444444u, 0x88888888u};
+volatile uint32_t sram_table[4] = {0x01010101u, 0x02020202u, 0x04040404u, 0x08080808u};
+
+/* Conditional ALU ops and conditional loads (from flash and from SRAM) inside IT blocks. */
 __attribute__((noinline)) static uint32_t it_loop(uint32_t n) {
     uint32_t acc = 0, i = 0;
     __asm__ volatile(
@@ -31,10 +35,16 @@ __attribute__((noinline)) static uint32_t it_loop(uint32_t n) {
         "   addhi %[acc], %[acc], #7\n"
         "   rorhi %[acc], %[acc], #5\n"
         "   subls %[acc], %[acc], #1\n"
+        "   cmp r3, #0\n"
+        "   ite eq\n"
+        "   ldreq r4, [%[ft], r3, lsl #2]\n"
+        "   ldrne r4, [%[st], r3, lsl #2]\n"
+        "   eor %[acc], %[acc], r4\n"
         "   adds %[i], %[i], #1\n"
         "   cmp %[i], %[n]\n"
         "   blo 1b\n"
-        : [acc] "+r"(acc), [i] "+r"(i) : [n] "r"(n) : "r3", "cc");
+        : [acc] "+r"(acc), [i] "+r"(i) : [n] "r"(n), [ft] "r"(flash_table), [st] "r"(sram_table)
+        : "r3", "r4", "cc", "memory");
     return acc;
 }
 
@@ -42,7 +52,7 @@ int main(void) {
     enable_fpu();
     if (MAILBOX == 2) {
         SYST_RVR = 36; SYST_CVR = 0; SYST_CSR = 7;
-        it_result = it_loop(5000);
+        it_result = it_loop(3000);
         SYST_CSR = 0;
         return 0;
     }

@@ -17,9 +17,17 @@ typedef struct {
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
+    const int32_t *lut1, *lut2;             /**< tp_add_lut_s8 only: [256] rescaled input1 / input2 for each
+                                                 int8 value (index value + 128); NULL for the reference */
 } tp_add_s8_t;
 
 /** Reference ADD. input1, input2 (in), output (out) may alias input1 or input2 when elementwise. */
 tp_status tp_add_ref_s8(const tp_add_s8_t *op, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/** Cortex-M4 ADD, elementwise only (broadcast == 0): the two input rescales come from lut1/lut2 (computed
+ *  by the compiler with TFLite's arithmetic), copied into `scratch` (512 int32, caller owned) so the
+ *  lookups hit SRAM; only the output rescale is computed per element. Bit-exact with tp_add_ref_s8. */
+tp_status tp_add_lut_s8(const tp_add_s8_t *op, const int8_t *input1, const int8_t *input2, int8_t *output,
+                        int32_t *scratch);
 
 #endif

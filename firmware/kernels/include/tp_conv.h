@@ -14,22 +14,31 @@ typedef struct {
     const int32_t *bias;        /**< [C_OUT], or NULL for no bias */
     const int32_t *multiplier;  /**< [C_OUT] output multipliers, Range: [0, 2^31) */
     const int32_t *shift;       /**< [C_OUT] output shifts (> 0: left). Range: [-31, 30] */
+    int32_t scratch_bytes;      /**< bytes of the scratch the caller passes to the M4 kernels (0 for ref);
+                                     beyond tp_conv_scratch_bytes(op) they cache weights in SRAM */
 } tp_conv_s8_t;
 
 /** Reference CONV_2D, any geometry. weights: [C_OUT, KH, KW, C_IN] as in the .tflite.
  *  input: [N, H, W, C_IN] (in), output: [N, OH, OW, C_OUT] (out). No scratch. */
 tp_status tp_conv_ref_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output);
 
-/** Scratch bytes tp_conv_1x1_s8 / tp_conv_im2col_s8 need: 2 columns of KH*KW*C_IN int16 (4-byte aligned). */
+/** Minimum scratch bytes of tp_conv_1x1_s8 / tp_conv_im2col_s8 with K = KH*KW*C_IN, kp = round_up(K, 4):
+ *  4*kp (int16 column pair) + 2*kp (int8 im2col rows). Extra bytes cache the weights in SRAM. */
 int32_t tp_conv_scratch_bytes(const tp_conv_s8_t *op);
 
-/** Cortex-M4 1x1 convolution (KH = KW = 1, no padding, dilation 1, any stride).
- *  weights: tp_reorder_weights_s8 layout of [C_OUT, C_IN] (groups of 4 stored as w0 w2 w1 w3, tail as is).
- *  scratch: tp_conv_scratch_bytes(op) bytes, 4-byte aligned (caller owned). */
+/* The M4 convolutions below share these contracts:
+ *  weights: "pair layout" of [C_OUT, K]: channels in pairs (a, b), per group of 4 inputs the bytes
+ *           a[4g..4g+3] b[4g..4g+3], then a's K%4 tail, b's tail, zero padding to a multiple of 4 bytes
+ *           (pair stride = round_up(2K, 4)); an odd last channel as a plain row of K bytes. 4-byte aligned.
+ *  bias:    required, with the input offset folded in: bias[c] + input_offset * sum_k w[c, k].
+ *  scratch: op->scratch_bytes >= tp_conv_scratch_bytes(op) bytes, 4-byte aligned, caller owned.
+ *  Bit-exact with tp_conv_ref_s8 on the unfolded bias and plain weights. */
+
+/** Cortex-M4 1x1 convolution (KH = KW = 1, no padding, any stride), 2x2-blocked SMLAD GEMM. */
 tp_status tp_conv_1x1_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);
 
-/** Cortex-M4 generic convolution: im2col of two output pixels into int16, then a 2x2-blocked GEMM.
- *  weights: tp_reorder_weights_s8 layout of [C_OUT, KH*KW*C_IN]. scratch as for tp_conv_1x1_s8. */
+/** Cortex-M4 generic convolution (any kernel, stride, padding, dilation): im2col of pixel pairs, then the
+ *  same GEMM as tp_conv_1x1_s8. */
 tp_status tp_conv_im2col_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);
 
 #endif

@@ -6,6 +6,8 @@
  *   tp_sadd16(a, b)       two int16 additions, each wrapping            (SADD16)
  *   tp_smlabb(a, b, acc)  acc + a.lo16 * b.lo16                        (SMLABB, wraps)
  *   tp_smlatt(a, b, acc)  acc + a.hi16 * b.hi16                        (SMLATT, wraps)
+ *   tp_smmulr(a, b)       (a * b + 2^31) >> 32, 64-bit product           (SMMULR)
+ *   tp_requant_m4(acc, multiplier, shift): TFLite's MultiplyByQuantizedMultiplier for |acc| < 2^30
  *   tp_read_s8x4(p)       4 bytes at p (any alignment) as one word, little-endian
  *   tp_read_s16x2(p)      2 int16 at p (2-byte aligned) as one word, little-endian
  * (__builtin_memcpy so the reads stay inline under -ffreestanding / -fno-builtin)
@@ -15,6 +17,8 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#include "tp_fixedpoint.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 
@@ -60,6 +64,13 @@ static inline int32_t tp_smlatt(int32_t a, int32_t b, int32_t acc)
     return r;
 }
 
+static inline int32_t tp_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__ ("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 #else
 
 static inline int32_t tp_lo16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
@@ -102,7 +113,24 @@ static inline int32_t tp_smlatt(int32_t a, int32_t b, int32_t acc)
     return (int32_t)((uint32_t)acc + (uint32_t)(tp_hi16(a) * tp_hi16(b)));
 }
 
+static inline int32_t tp_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+}
+
 #endif
+
+/** MultiplyByQuantizedMultiplier (TFLite double rounding) for |acc| < 2^30 and multiplier >= 0:
+ *  SaturatingRoundingDoublingHighMul(acc, m) = floor((acc * m + 2^30) / 2^31) = SMMULR(2 * acc, m), exact
+ *  because 2 * acc fits in int32; then RoundingDivideByPOT. The compiler guarantees the bound statically
+ *  (|bias| + sum |w| * 255 < 2^30) before selecting a kernel that uses this. */
+static inline int32_t tp_requant_m4(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    if (shift > 0) {
+        return tp_requantize_pos(acc, multiplier, shift);   /* rare: effective scale >= 1 */
+    }
+    return tp_rdbpot(tp_smmulr(acc * 2, multiplier), -shift);
+}
 
 static inline int32_t tp_read_s8x4(const int8_t *p)
 {

@@ -28,7 +28,7 @@ static inline int32_t tp_srdhm_pos(int32_t a, int32_t b)
 /** RoundingDivideByPOT: x / 2^exponent rounded to nearest, halves away from zero. exponent in [0, 31]. */
 static inline int32_t tp_rdbpot(int32_t x, int32_t exponent)
 {
-    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
     const int32_t remainder = x & mask;
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -43,7 +43,7 @@ static inline int32_t tp_requantize(int32_t x, int32_t multiplier, int32_t shift
     return tp_rdbpot(tp_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
-/** Same result as tp_requantize for multiplier > 0, cheaper (no saturation branch). */
+/** Same result as tp_requantize for multiplier >= 0, cheaper (no saturation branch). */
 static inline int32_t tp_requantize_pos(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0;

@@ -22,6 +22,7 @@
 
 typedef uc_err (*fn_emu_stop)(uc_engine *);
 typedef uc_err (*fn_reg_read)(uc_engine *, int, void *);
+typedef uc_err (*fn_mem_read)(uc_engine *, uint64_t, void *, uint64_t);
 /* Python miss callback: decode the block and call tp_define_block; returns 0 on success. */
 typedef int (*fn_miss)(uint64_t address, uint32_t size);
 
@@ -32,12 +33,21 @@ enum {
     F_FLASH = 8,       /* fetched from flash (through the ART); else zero-wait memory */
     F_SRAM_BUS = 16,   /* fetched over the System bus (SRAM): data accesses compete with fetches */
     F_UNALIGNED_WIDE = 32, /* first instruction is 32-bit at a halfword-aligned address */
+    F_ALWAYS_TAKEN = 64,   /* unconditional exit branch / PC write: refill even to the next address */
 };
 
-enum { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_IRQ_WINDOW = 2, STOP_WFI = 3, STOP_ERROR = 4 };
+enum { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_IRQ_WINDOW = 2, STOP_WFI = 3, STOP_ERROR = 4, STOP_REQUEST = 5, STOP_RETRANSLATE = 6 };
 
 #define MAX_LINES 256   /* ART cache entries supported (instruction or data) */
 #define MAP_SIZE 4096   /* tag -> slot hint table (power of two) */
+
+/* Flash data-read addresses (see addresses.py): values read at block entry ("roots": a register, or the
+ * 32-bit word at an expression over earlier roots), linear expressions over roots, and the loads. */
+#define MAX_ROOTS 16
+#define MAX_TERMS 3
+typedef struct { int32_t kind, reg, expr; } tp_root;
+typedef struct { int32_t n; int32_t root[MAX_TERMS]; int64_t coef[MAX_TERMS]; int64_t cst; } tp_expr;
+typedef struct { int32_t expr; uint32_t nbytes; } tp_acc;
 
 typedef struct tp_block {
     uint32_t addr, size, n_insn;
@@ -50,6 +60,12 @@ typedef struct tp_block {
     uint16_t *insn_off;     /* byte offset of each instruction, n_insn entries */
     uint32_t *prefix;       /* static cycles before each instruction, n_insn + 1 entries */
     uint64_t execs;         /* completed executions */
+    uint64_t energy;        /* static energy of one execution (fJ, zero wait states) */
+    uint64_t dyn;           /* dynamic cycles charged to it (stalls, refills, divides), all executions */
+    tp_root *roots;         /* loads that may read flash (ART data cache model) */
+    tp_expr *exprs;
+    tp_acc *accs;
+    uint32_t nroots, nexprs, nacc;
     uint32_t id;
 } tp_block;
 
@@ -67,11 +83,51 @@ typedef struct {
     int is_signed;
 } tp_div;
 
+/* A load whose address the block-entry tracker cannot derive: a UC_HOOK_CODE on its address reads the
+ * registers just before it executes. address = base + index << shift + (post ? 0 : disp). */
+typedef struct {
+    int32_t base, index, shift, post;
+    int64_t disp;
+    uint32_t nbytes;
+} tp_ldesc;
+
+/* address -> index map (open addressing; key stored + 1 so that 0 means empty) */
+typedef struct { uint32_t *keys; int32_t *vals; uint32_t cap, n; } tp_amap;
+
+static int amap_get(const tp_amap *m, uint32_t key) {
+    if (!m->cap) return -1;
+    uint32_t mask = m->cap - 1, i = (key * 2654435761u) & mask;
+    for (;;) {
+        if (!m->keys[i]) return -1;
+        if (m->keys[i] == key + 1) return m->vals[i];
+        i = (i + 1) & mask;
+    }
+}
+
+static void amap_put(tp_amap *m, uint32_t key, int32_t val) {
+    if ((m->n + 1) * 2 > m->cap) {
+        tp_amap old = *m;
+        m->cap = old.cap ? old.cap * 2 : 64;
+        m->keys = calloc(m->cap, sizeof(uint32_t));
+        m->vals = calloc(m->cap, sizeof(int32_t));
+        m->n = 0;
+        for (uint32_t i = 0; i < old.cap; i++)
+            if (old.keys[i]) amap_put(m, old.keys[i] - 1, old.vals[i]);
+        free(old.keys); free(old.vals);
+    }
+    uint32_t mask = m->cap - 1, i = (key * 2654435761u) & mask;
+    while (m->keys[i] && m->keys[i] != key + 1) i = (i + 1) & mask;
+    if (!m->keys[i]) m->n++;
+    m->keys[i] = key + 1;
+    m->vals[i] = val;
+}
+
 typedef struct {
     /* engine */
     uc_engine *uc;
     fn_emu_stop emu_stop;
     fn_reg_read reg_read;
+    fn_mem_read mem_read;
     fn_miss miss;
     int pc_reg;
     /* block table */
@@ -82,21 +138,31 @@ typedef struct {
     /* divide table */
     tp_div *divs;
     uint32_t ndivs, divs_cap;
+    tp_amap divmap, ldmap;
+    tp_ldesc *ldescs;
+    uint32_t nldescs, ldescs_cap;
+    uint64_t hooked_loads;          /* executions of hooked (untracked) loads */
     /* accounting */
     uint64_t cycles, instructions, deadline;
     uint64_t extra_cycles;          /* add()ed by the run loop */
     uint64_t fetch_stall, data_stall, branch_cycles, div_cycles, bus_stall;
     uint64_t ic_hits, ic_misses, dc_hits, dc_misses, flash_reads, taken_branches;
     uint64_t partial_cycles, partial_insns;  /* charged for blocks cut short (faults, stops) */
+    uint64_t flash_fetch_reads, flash_data_reads;  /* flash array reads (ART misses, prefetches) */
+    /* energy (fJ): accumulated, and per-event coefficients set by tp_set_energy */
+    uint64_t energy;
+    uint64_t e_stall, e_flash_read, e_taken, e_div, e_bus;
     tp_block *pending;
     int pending_seq;                /* pending block was entered by falling through */
+    uint32_t last_end;              /* fall-through address of the block committed last (0: none) */
     tp_block *stopped_at;           /* block whose hook requested the stop (it did not run) */
     int stop_reason;
-    int irq_waiting, stop_on_wfi;
+    int irq_waiting, stop_on_wfi, stop_req;
     int error;
     uint32_t last_flags;            /* flags of the block committed last */
     /* memory system */
     uint32_t ws, prften, icen, dcen, line_shift, dline_shift, sram_penalty, unaligned_extra;
+    uint32_t flash_lo, flash_size, alias_lo, alias_size;   /* flash and its boot alias (data reads) */
     uint32_t cur_line;              /* fetch line held by the flash interface (+1, 0 = none) */
     uint32_t cur_line_cycles;       /* cycles spent executing from cur_line */
     uint32_t cur_dline;             /* data line held (+1) */
@@ -137,11 +203,12 @@ static void insert(tp_state *st, tp_block *b) {
     st->count++;
 }
 
-tp_state *tp_new(void *uc, void *emu_stop, void *reg_read, void *miss, int pc_reg) {
+tp_state *tp_new(void *uc, void *emu_stop, void *reg_read, void *mem_read, void *miss, int pc_reg) {
     tp_state *st = calloc(1, sizeof(tp_state));
     st->uc = uc;
     st->emu_stop = (fn_emu_stop)emu_stop;
     st->reg_read = (fn_reg_read)reg_read;
+    st->mem_read = (fn_mem_read)mem_read;
     st->miss = (fn_miss)miss;
     st->pc_reg = pc_reg;
     st->cap = 1 << 14;
@@ -158,16 +225,21 @@ tp_state *tp_new(void *uc, void *emu_stop, void *reg_read, void *miss, int pc_re
 void tp_free(tp_state *st) {
     for (uint32_t i = 0; i < st->nblocks; i++) {
         tp_block *b = st->blocks[i];
-        free(b->line_cycles); free(b->insn_off); free(b->prefix); free(b);
+        free(b->line_cycles); free(b->insn_off); free(b->prefix);
+        free(b->roots); free(b->exprs); free(b->accs); free(b);
     }
-    free(st->blocks); free(st->table); free(st->divs); free(st);
+    free(st->blocks); free(st->table); free(st->divs); free(st->ldescs);
+    free(st->divmap.keys); free(st->divmap.vals); free(st->ldmap.keys); free(st->ldmap.vals);
+    free(st);
 }
 
 /* Define a block: n instructions at byte offsets off[], static costs cost[] (cycles), flags, the extra
  * cycles of a taken exit branch, data accesses, and the static cycles per fetch line. Returns its id. */
 int tp_define_block(tp_state *st, uint32_t addr, uint32_t size, uint32_t n, const uint16_t *off,
                     const uint32_t *cost, uint32_t flags, uint32_t taken_penalty, uint32_t mem_accesses,
-                    uint32_t nlines, const uint32_t *line_cycles) {
+                    uint32_t nlines, const uint32_t *line_cycles, uint64_t energy,
+                    uint32_t nroots, const int64_t *roots, uint32_t nexprs, const int64_t *exprs,
+                    uint32_t nacc, const int64_t *accs) {
     tp_block *b = lookup(st, addr, size);
     if (b) return (int)b->id;
     b = calloc(1, sizeof(tp_block));
@@ -181,6 +253,25 @@ int tp_define_block(tp_state *st, uint32_t addr, uint32_t size, uint32_t n, cons
         b->prefix[i + 1] = b->prefix[i] + cost[i];
     }
     b->cost = b->prefix[n];
+    b->energy = energy;
+    /* roots: 3 integers each (kind, reg, expr); exprs: 2 + 2*MAX_TERMS (n, root/coef pairs, const);
+     * accesses: 2 (expr, bytes). Python guarantees roots only reference earlier roots. */
+    if (nroots > MAX_ROOTS) nroots = nacc = 0;
+    b->nroots = nroots; b->nexprs = nexprs; b->nacc = nacc;
+    b->roots = malloc(sizeof(tp_root) * (nroots ? nroots : 1));
+    b->exprs = malloc(sizeof(tp_expr) * (nexprs ? nexprs : 1));
+    b->accs = malloc(sizeof(tp_acc) * (nacc ? nacc : 1));
+    for (uint32_t i = 0; i < nroots; i++)
+        b->roots[i] = (tp_root){(int32_t)roots[3 * i], (int32_t)roots[3 * i + 1], (int32_t)roots[3 * i + 2]};
+    for (uint32_t i = 0; i < nexprs; i++) {
+        const int64_t *e = exprs + (2 + 2 * MAX_TERMS) * i;
+        tp_expr x;
+        x.n = (int32_t)e[0];
+        for (int k = 0; k < MAX_TERMS; k++) { x.root[k] = (int32_t)e[1 + 2 * k]; x.coef[k] = e[2 + 2 * k]; }
+        x.cst = e[1 + 2 * MAX_TERMS];
+        b->exprs[i] = x;
+    }
+    for (uint32_t i = 0; i < nacc; i++) b->accs[i] = (tp_acc){(int32_t)accs[2 * i], (uint32_t)accs[2 * i + 1]};
     b->nlines = nlines;
     b->line_cycles = malloc(sizeof(uint32_t) * (nlines ? nlines : 1));
     for (uint32_t i = 0; i < nlines; i++) b->line_cycles[i] = line_cycles[i];
@@ -196,13 +287,22 @@ int tp_define_block(tp_state *st, uint32_t addr, uint32_t size, uint32_t n, cons
 
 /* ---------------------------------------------------------------- ART caches */
 
-static int cache_access(tp_cache *c, uint32_t tag) {
+static int cache_miss_path(tp_cache *c, uint32_t tag);
+
+static inline int cache_access(tp_cache *c, uint32_t tag) {
     /* fully associative, LRU; returns 1 on hit. A miss fills the least recently used line. */
+    uint32_t s = c->map[tag & (MAP_SIZE - 1)];
+    if (__builtin_expect(s && s - 1 < c->n && c->tag[s - 1] == tag, 1)) {
+        c->used[s - 1] = ++c->clock;
+        return 1;
+    }
+    return cache_miss_path(c, tag);
+}
+
+static int cache_miss_path(tp_cache *c, uint32_t tag) {
     uint32_t victim = 0, h = tag & (MAP_SIZE - 1);
     uint64_t oldest = UINT64_MAX;
     c->clock++;
-    uint32_t s = c->map[h];
-    if (s && s - 1 < c->n && c->tag[s - 1] == tag) { c->used[s - 1] = c->clock; return 1; }
     for (uint32_t i = 0; i < c->n; i++) {
         if (c->tag[i] == tag) { c->used[i] = c->clock; c->map[h] = (uint16_t)(i + 1); return 1; }
         if (c->used[i] < oldest) { oldest = c->used[i]; victim = i; }
@@ -229,11 +329,13 @@ static uint32_t fetch_stalls(tp_state *st, tp_block *b, int seq) {
                 /* the next line was read while the previous one executed: stall only for what the
                  * read (ws + 1 cycles) has left */
                 uint32_t need = st->ws + 1, spent = st->cur_line_cycles;
-                if (spent < need) stall += need - spent;
+                if (st->ws && spent < need) stall += need - spent;
                 if (st->icen) st->ic_misses++;
+                st->flash_fetch_reads++;
             } else {
                 stall += st->ws;
                 if (st->icen) st->ic_misses++;
+                st->flash_fetch_reads++;
             }
             st->cur_line = line;
             st->cur_line_cycles = 0;
@@ -246,33 +348,40 @@ static uint32_t fetch_stalls(tp_state *st, tp_block *b, int seq) {
 /* ---------------------------------------------------------------- accounting */
 
 static void commit(tp_state *st, tp_block *p, uint32_t next, const tp_block *b) {
-    uint64_t c = p->cost;
+    uint64_t c = p->cost, e = p->energy;
     if (p->flags & F_FLASH) {
-        if (st->ws) {
-            uint32_t s = fetch_stalls(st, p, st->pending_seq);
-            st->fetch_stall += s;
-            c += s;
-        }
+        uint64_t reads = st->flash_fetch_reads;
+        uint32_t s = fetch_stalls(st, p, st->pending_seq);
+        st->fetch_stall += s;
+        c += s;
+        e += s * st->e_stall + (st->flash_fetch_reads - reads) * st->e_flash_read;
     } else {
         st->cur_line = 0;
         if (p->flags & F_SRAM_BUS) {
             uint64_t s = (uint64_t)p->mem_accesses * st->sram_penalty;
             st->bus_stall += s;
             c += s;
+            e += s * st->e_bus;
         }
     }
-    if ((p->flags & F_BRANCH) && next != p->addr + p->size) {
+    if ((p->flags & F_BRANCH) && ((p->flags & F_ALWAYS_TAKEN) || next != p->addr + p->size)) {
         uint32_t pen = p->taken_penalty;
         if (pen && b && (b->flags & F_UNALIGNED_WIDE)) pen += st->unaligned_extra;
         c += pen;
+        e += pen * st->e_taken;
         st->branch_cycles += pen;
         st->taken_branches++;
     }
+    st->energy += e;
+    p->dyn += c - p->cost;
     st->cycles += c;
     st->instructions += p->n_insn;
     st->last_flags = p->flags;
+    st->last_end = p->addr + p->size;
     p->execs++;
 }
+
+static void block_data_reads(tp_state *st, tp_block *b);
 
 void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
     tp_state *st = (tp_state *)user_data;
@@ -281,7 +390,19 @@ void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_da
     int seq = 0;
     tp_block *b = lookup(st, addr, size);
     if (!b) {
-        if (st->miss(address, size) != 0 || !(b = lookup(st, addr, size))) {
+        int rc = st->miss(address, size);
+        b = rc >= 0 ? lookup(st, addr, size) : NULL;
+        if (rc == 1 && b) {
+            /* new code hooks for this block: stop before it runs; counter.emu_start drops its
+             * translation and resumes, so the hooks apply from its first execution */
+            if (p) commit(st, p, addr, b);
+            st->pending = b;
+            st->stop_reason = STOP_RETRANSLATE;
+            st->stopped_at = b;
+            st->emu_stop(uc);
+            return;
+        }
+        if (rc != 0 || !b) {
             if (p) commit(st, p, addr, NULL);
             st->pending = NULL;
             st->error = 1;
@@ -291,29 +412,28 @@ void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_da
             return;
         }
     }
-    if (p) {
-        commit(st, p, addr, b);
-        seq = addr == p->addr + p->size;
-    }
+    if (p) commit(st, p, addr, b);
+    seq = addr == st->last_end;    /* also across emu_start restarts: the model ignores slicing */
     st->pending = b;
     st->pending_seq = seq;
     int reason = STOP_NONE;
-    if (st->cycles >= st->deadline) reason = STOP_DEADLINE;
+    if (st->stop_req) reason = STOP_REQUEST;
+    else if (st->cycles >= st->deadline) reason = STOP_DEADLINE;
     else if (p && st->irq_waiting && (p->flags & F_IRQWIN)) reason = STOP_IRQ_WINDOW;
     else if (p && st->stop_on_wfi && (p->flags & F_WFI)) reason = STOP_WFI;
     if (reason != STOP_NONE && st->stop_reason == STOP_NONE) {
         st->stop_reason = reason;
+        st->stop_req = 0;
         st->stopped_at = b;
         st->emu_stop(uc);
+        return;
     }
+    if (b->nacc) block_data_reads(st, b);
 }
 
 /* Operand-dependent divide time (TRM 3.3: 2-12 cycles, early termination): the static table charges
  * the minimum 2; this adds the rest. Model: 2 + ceil(significant quotient bits * 10 / 32). */
-static int div_find(tp_state *st, uint32_t addr) {
-    for (uint32_t i = 0; i < st->ndivs; i++) if (st->divs[i].addr == addr) return (int)i;
-    return -1;
-}
+static int div_find(tp_state *st, uint32_t addr) { return amap_get(&st->divmap, addr); }
 
 void tp_add_div(tp_state *st, uint32_t addr, int rn, int rm, int is_signed) {
     if (div_find(st, addr) >= 0) return;
@@ -321,7 +441,19 @@ void tp_add_div(tp_state *st, uint32_t addr, int rn, int rm, int is_signed) {
         st->divs_cap = st->divs_cap ? st->divs_cap * 2 : 16;
         st->divs = realloc(st->divs, sizeof(tp_div) * st->divs_cap);
     }
+    amap_put(&st->divmap, addr, (int32_t)st->ndivs);
     st->divs[st->ndivs++] = (tp_div){addr, rn, rm, is_signed};
+}
+
+void tp_add_load(tp_state *st, uint32_t addr, int base, int index, int shift, int post, int64_t disp,
+                 uint32_t nbytes) {
+    if (amap_get(&st->ldmap, addr) >= 0) return;
+    if (st->nldescs == st->ldescs_cap) {
+        st->ldescs_cap = st->ldescs_cap ? st->ldescs_cap * 2 : 64;
+        st->ldescs = realloc(st->ldescs, sizeof(tp_ldesc) * st->ldescs_cap);
+    }
+    amap_put(&st->ldmap, addr, (int32_t)st->nldescs);
+    st->ldescs[st->nldescs++] = (tp_ldesc){base, index, shift, post, disp, nbytes};
 }
 
 uint32_t tp_div_cycles(uint32_t n, uint32_t m, int is_signed) {
@@ -346,20 +478,90 @@ void tp_div_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data
     uint32_t extra = tp_div_cycles(n, m, st->divs[i].is_signed) - 2;
     st->div_cycles += extra;
     st->cycles += extra;
+    st->energy += extra * st->e_div;
+    if (st->pending) st->pending->dyn += extra;
 }
 
-/* Data reads from flash (UC_HOOK_MEM_READ over the flash ranges only): ART data cache. */
-void tp_mem_hook(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data) {
-    tp_state *st = (tp_state *)user_data;
-    uint32_t line = ((uint32_t)address >> st->dline_shift) + 1;
+/* One DCode read of flash at address: ART data cache (current buffer, cache, else a flash read costing
+ * LATENCY wait states). */
+static void data_line(tp_state *st, uint32_t address) {
+    uint32_t line = (address >> st->dline_shift) + 1;
     st->flash_reads++;
-    if (!st->ws) return;
     if (line == st->cur_dline) return;
     st->cur_dline = line;
     if (st->dcen && cache_access(&st->dc, line)) { st->dc_hits++; return; }
     if (st->dcen) st->dc_misses++;
+    st->flash_data_reads++;
     st->data_stall += st->ws;
     st->cycles += st->ws;
+    st->energy += st->ws * st->e_stall + st->e_flash_read;
+    if (st->pending) st->pending->dyn += st->ws;
+}
+
+static inline int in_flash(tp_state *st, uint32_t a) {
+    return (a - st->flash_lo) < st->flash_size || (a - st->alias_lo) < st->alias_size;
+}
+
+/* Exact mode: UC_HOOK_MEM_READ over the flash ranges (forces unicorn's slow path for every load). */
+void tp_mem_hook(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data) {
+    (void)uc; (void)type; (void)value;
+    tp_state *st = (tp_state *)user_data;
+    uint32_t a = (uint32_t)address, last = (uint32_t)(address + (size ? size : 1) - 1);
+    for (uint32_t l = a >> st->dline_shift; l <= last >> st->dline_shift; l++)
+        data_line(st, l << st->dline_shift);
+}
+
+static inline uint32_t eval_expr(const tp_expr *e, const uint32_t *vals) {
+    uint64_t s = (uint64_t)e->cst;
+    for (int k = 0; k < e->n; k++) s += (uint64_t)e->coef[k] * vals[e->root[k]];
+    return (uint32_t)s;
+}
+
+/* Fast mode: at block entry, evaluate the block's load addresses from the entry registers and memory
+ * words (addresses.py); those in flash go through data_line. */
+static void block_data_reads(tp_state *st, tp_block *b) {
+    uint32_t vals[MAX_ROOTS];
+    for (uint32_t i = 0; i < b->nroots; i++) {
+        const tp_root *r = &b->roots[i];
+        vals[i] = 0;
+        if (r->kind == 0) st->reg_read(st->uc, r->reg, &vals[i]);
+        else st->mem_read(st->uc, eval_expr(&b->exprs[r->expr], vals), &vals[i], 4);
+    }
+    for (uint32_t i = 0; i < b->nacc; i++) {
+        uint32_t addr = eval_expr(&b->exprs[b->accs[i].expr], vals);
+        if (!in_flash(st, addr)) continue;
+        uint32_t last = addr + (b->accs[i].nbytes ? b->accs[i].nbytes : 1) - 1;
+        for (uint32_t l = addr >> st->dline_shift; l <= last >> st->dline_shift; l++)
+            data_line(st, l << st->dline_shift);
+    }
+}
+
+static inline void flash_range_read(tp_state *st, uint32_t addr, uint32_t nbytes) {
+    if (!in_flash(st, addr)) return;
+    uint32_t last = addr + (nbytes ? nbytes : 1) - 1;
+    for (uint32_t l = addr >> st->dline_shift; l <= last >> st->dline_shift; l++)
+        data_line(st, l << st->dline_shift);
+}
+
+/* UC_HOOK_CODE on a load the tracker could not resolve: registers are exact here. */
+void tp_load_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
+    (void)size;
+    tp_state *st = (tp_state *)user_data;
+    int i = amap_get(&st->ldmap, (uint32_t)address);
+    if (i < 0) return;
+    const tp_ldesc *d = &st->ldescs[i];
+    uint32_t base = 0, index = 0;
+    st->reg_read(uc, d->base, &base);
+    if (d->index >= 0) st->reg_read(uc, d->index, &index);
+    uint32_t addr = base + (index << d->shift) + (d->post ? 0 : (uint32_t)d->disp);
+    st->hooked_loads++;
+    flash_range_read(st, addr, d->nbytes);
+}
+
+/* No-op memory hook: unicorn syncs the PC before calling memory hooks, so a callback of an access in
+ * a hooked range (MMIO) reads the exact PC. Costs the slow path for every load/store (opt-in). */
+void tp_mem_nop_hook(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *ud) {
+    (void)uc; (void)type; (void)address; (void)size; (void)value; (void)ud;
 }
 
 /* ---------------------------------------------------------------- control */
@@ -370,19 +572,26 @@ void tp_sync(tp_state *st, uint32_t pc, int faulted) {
     tp_block *p = st->pending;
     st->pending = NULL;
     if (!p) return;
-    if (p == st->stopped_at && pc == p->addr && !faulted) return;   /* stopped in its hook: not run */
-    int inside = pc >= p->addr && pc < p->addr + p->size;
-    if (inside && (faulted || pc != p->addr)) {
+    /* pc at the block start: it did not run. Either our hook stopped before it, or a callback's
+     * uc_emu_stop / a fault aborted its first instruction (unicorn rewinds PC to the instruction). A
+     * self-loop block that completed and was then stopped by another thread (uc timeout) is
+     * indistinguishable and is undercounted by one pass: documented. */
+    if (pc == p->addr) return;
+    int inside = pc > p->addr && pc < p->addr + p->size;
+    if (inside) {
         uint32_t off = pc - p->addr, i = 0;
         while (i < p->n_insn && p->insn_off[i] < off) i++;
         st->cycles += p->prefix[i];
         st->instructions += i;
+        if (p->cost) st->energy += p->energy * p->prefix[i] / p->cost;
         st->partial_cycles += p->prefix[i];
         st->partial_insns += i;
         st->cur_line = 0;
+        st->last_end = 0;
         return;
     }
     commit(st, p, pc, NULL);
+    if ((p->flags & F_WFI) && st->stop_reason == STOP_NONE) st->stop_reason = STOP_WFI;
 }
 
 /* Cycles executed so far as seen from inside the emulation with the core at pc (MMIO reads of
@@ -396,10 +605,30 @@ uint64_t tp_cycles_at(tp_state *st, uint32_t pc) {
 }
 
 void tp_begin(tp_state *st) { st->stop_reason = STOP_NONE; st->stopped_at = NULL; st->error = 0; }
+/* Stop at the next block boundary (from a callback during emulation; never uc_emu_stop there). */
+void tp_request_stop(tp_state *st) { st->stop_req = 1; }
 void tp_set_deadline(tp_state *st, uint64_t deadline) { st->deadline = deadline; }
 void tp_set_irq_waiting(tp_state *st, int on) { st->irq_waiting = on; }
 void tp_set_stop_on_wfi(tp_state *st, int on) { st->stop_on_wfi = on; }
-void tp_add(tp_state *st, uint64_t cycles) { st->cycles += cycles; st->extra_cycles += cycles; st->cur_line = 0; }
+void tp_add(tp_state *st, uint64_t cycles, uint64_t energy) {
+    st->cycles += cycles; st->extra_cycles += cycles; st->energy += energy;
+    st->cur_line = 0; st->last_end = 0;   /* exception entry/return or sleep: the fetch stream restarts */
+}
+
+/* Energy per event (fJ): wait-state stall cycle, flash array read, taken-branch refill cycle, extra
+ * divide cycle, System-bus contention cycle. */
+void tp_set_energy(tp_state *st, uint64_t stall, uint64_t flash_read, uint64_t taken, uint64_t div, uint64_t bus) {
+    st->e_stall = stall; st->e_flash_read = flash_read; st->e_taken = taken; st->e_div = div; st->e_bus = bus;
+}
+
+/* Energy so far (fJ) seen from inside the emulation at pc (pending block pro rata up to pc). */
+uint64_t tp_energy_at(tp_state *st, uint32_t pc) {
+    tp_block *p = st->pending;
+    if (!p || pc < p->addr || pc >= p->addr + p->size || !p->cost) return st->energy;
+    uint32_t off = pc - p->addr, i = 0;
+    while (i < p->n_insn && p->insn_off[i] < off) i++;
+    return st->energy + p->energy * p->prefix[i] / p->cost;
+}
 
 void tp_set_memory(tp_state *st, uint32_t ws, uint32_t prften, uint32_t icen, uint32_t dcen,
                    uint32_t ic_lines, uint32_t dc_lines, uint32_t line_shift, uint32_t dline_shift,
@@ -417,6 +646,10 @@ void tp_set_memory(tp_state *st, uint32_t ws, uint32_t prften, uint32_t icen, ui
     st->sram_penalty = sram_penalty;
     st->unaligned_extra = unaligned_extra;
     st->cur_line = 0; st->cur_dline = 0;
+}
+
+void tp_set_flash(tp_state *st, uint32_t lo, uint32_t size, uint32_t alias_lo, uint32_t alias_size) {
+    st->flash_lo = lo; st->flash_size = size; st->alias_lo = alias_lo; st->alias_size = alias_size;
 }
 
 void tp_reset_caches(tp_state *st, int ic, int dc) {
@@ -439,15 +672,20 @@ uint64_t tp_get(tp_state *st, int what) {
     case 16: return st->last_flags;     case 17: return st->error;
     case 18: return st->partial_cycles; case 19: return st->partial_insns;
     case 20: return st->deadline;       case 21: return st->pending ? st->pending->addr : 0;
+    case 22: return st->energy;         case 23: return st->flash_fetch_reads;
+    case 24: return st->flash_data_reads;
+    case 25: return st->hooked_loads;   case 26: return st->nldescs;
     default: return 0;
     }
 }
 
-/* Per-block execution counts for profiles: fills addr[], size[], execs[] for ids [0, n). */
-uint32_t tp_block_stats(tp_state *st, uint32_t n, uint32_t *addr, uint32_t *size, uint64_t *execs) {
+/* Per-block statistics for profiles: address, size, completed executions, dynamic cycles. */
+uint32_t tp_block_stats(tp_state *st, uint32_t n, uint32_t *addr, uint32_t *size, uint64_t *execs,
+                        uint64_t *dyn) {
     if (n > st->nblocks) n = st->nblocks;
     for (uint32_t i = 0; i < n; i++) {
         addr[i] = st->blocks[i]->addr; size[i] = st->blocks[i]->size; execs[i] = st->blocks[i]->execs;
+        dyn[i] = st->blocks[i]->dyn;
     }
     return n;
 }
