@@ -70,6 +70,8 @@ def test_no_toolchain_is_a_clear_error(monkeypatch):
 def test_image_layout(image, models_dir):
     """Vector table, entry point, stack and sections as the board description and RM0432 require."""
     assert not image.placeholder
+    own = [w for w in image.warnings if "firmware/src/" in w or "firmware/include/" in w]
+    assert own == [], own                     # the firmware's own sources compile without warnings
     assert image.model_md5 == hashlib.md5((models_dir / TASKS[image.task].model_file).read_bytes()).hexdigest()
     sym = _symbols(image.elf)
     with open(image.elf, "rb") as f:

@@ -248,6 +248,11 @@ def test_round_trip_matches_tflite_micro(task, toolchain, build, models_dir, sam
         assert abs(sum(map(float, got)) - 1.0) < 0.02      # softmax probabilities
     assert t1 > t0
     assert dev.cmd("results") == [lines[6]]
+    # stack high-water mark (SRAM starts zeroed; the stack is the first 16 KB of SRAM1): well inside
+    stack = board.platform.raw["firmware"]["stack_bytes"]
+    mem = bytes(board.uc.mem_read(board.platform.region("SRAM1").base, stack))
+    used = stack - next((i for i in range(0, stack, 4) if mem[i:i + 4] != bytes(4)), stack)
+    assert 256 < used < stack // 2, used
     if task == "kws01":
         assert got[5] == "0.996"          # the sample is class 5 ("on") with int8 output 127
     board.close()
@@ -282,10 +287,17 @@ def test_protocol_over_pty_with_pyserial(build, samples_dir, models_dir):
 
         assert read_until_ready()[-1] == "m-init-done"
         for cmd, want in (("name", ["m-name-dut-[tinyperf]"]), ("bogus", ["e-[Unknown command: bogus]"]),
+                          ("results", ["e-[No results: run infer first]"]),
                           ("db load 490", ["m-[Expecting 490 bytes]"]), ("db 0g", ["e-[Invalid hex digit: g]"]),
-                          ("infer 0", ["e-[Inference iterations must be >0]"])):
+                          ("db 012", ["e-[Odd number of hex digits: 012]"]),
+                          ("infer 0", ["e-[Inference iterations must be >0]"]),
+                          ("infer 1 0", ["e-[Input not loaded: need 490 bytes (db load 490), have 0 of 490]"])):
             port.write(cmd.encode() + b"%")
             assert read_until_ready() == want
+        port.write(b"profile%timestamp%")
+        lines = read_until_ready() + read_until_ready()
+        assert lines[1:3] == ["m-model-[kws01]", f"m-model-md5-[{image.model_md5}]"]
+        assert LAP_RE.match(lines[3])
         data = (samples_dir / "kws01" / "sample_000.bin").read_bytes()
         for i in range(0, len(data), CHUNK):
             port.write(b"db " + data[i:i + CHUNK].hex().encode() + b"%")
@@ -294,6 +306,9 @@ def test_protocol_over_pty_with_pyserial(build, samples_dir, models_dir):
         lines = read_until_ready()
         want, _ = _reference("kws01", models_dir / "kws_ref_model.tflite", data)
         assert lines[-1] == "m-results-[" + ",".join(want) + "]"
+        port.write(b"db print 8 482%db 00%")
+        assert read_until_ready() == ["m-buffer-" + "-".join(f"{b:02x}" for b in data[482:])]
+        assert read_until_ready() == ["e-[Buffer overrun: the buffer is already full; data ignored]"]
         port.close()
     finally:
         stop.set()

@@ -261,3 +261,18 @@ def test_ray_local_cluster_matches_one_worker(tmp_path, kws_dataset, kws_image, 
     )
     assert on_ray.status == "complete", on_ray.error
     assert on_ray.outcome == accuracy_run.outcome
+
+
+def test_ad01_scores_and_auc_match_interpreter(tmp_path, models_dir):
+    env = {**os.environ, "TINYPERF_MODELS": str(models_dir)}
+    ds = tmp_path / "ad"
+    r = subprocess.run([sys.executable, str(SCRIPT), "--task", "ad01", "--out", str(ds), "--count", "4",
+                        "--frames", "6", "--seed", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    expected = json.loads((ds / "dataset.json").read_text())["scores"]
+    [e] = bench(tmp_path / "out", tasks=["ad01"], modes=["accuracy"], dataset=ds)
+    assert e.status == "complete", e.error
+    for d in e.outcome["details"]:
+        assert d["windows"] == 2
+        assert d["score"] == pytest.approx(expected[d["file"]], abs=1e-3)   # the device prints 3 decimals
+    assert e.outcome["summary"]["auc"] == 1.0          # labels split the interpreter's scores at the median

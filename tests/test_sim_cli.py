@@ -60,8 +60,13 @@ def test_pty_prints_device_path(fws):
         port = serial.Serial(line.split(" on ", 1)[1].strip(), baudrate=115200, timeout=30)
         assert port.read_until(b"ready\r\n") == b"ready\r\n"
         port.write(b"bye!")
-        assert port.read_until(b"!") == b"bye!"
+        try:
+            echoed = port.read_until(b"!")
+        except serial.SerialException as e:
+            proc.kill()
+            pytest.fail(f"{e}; simulator stderr: {proc.stderr.read()}")
+        assert echoed == b"bye!"
         port.close()
-        assert proc.wait(60) == 0
+        assert proc.wait(60) == 0, proc.stderr.read()
     finally:
         proc.kill()

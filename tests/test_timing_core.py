@@ -82,6 +82,15 @@ def test_back_to_back_loads_pipeline():
     assert r.cycles == LDR + 2 * LDR_PIPELINED == 4
 
 
+def test_post_increment_loads_pipeline():
+    """Base writeback is not the loaded data: LDR r1,[r0],#4; LDR r2,[r0],#4 still pipelines (2+1)."""
+    r = run_snippet("""
+        ldr r1, [r0], #4
+        ldr r2, [r0], #4
+    """, regs={"r0": SRAM_DATA})
+    assert r.cycles == LDR + LDR_PIPELINED
+
+
 def test_dependent_load_does_not_pipeline():
     """The second load's address is the first load's result: no pipelining (2+2)."""
     r = run_snippet("""

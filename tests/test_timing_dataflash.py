@@ -13,9 +13,8 @@ import subprocess
 import pytest
 import unicorn
 from elftools.elf.elffile import ELFFile
-from unicorn import arm_const as A
-
 from tinyperf.sim.timing import CycleCounter
+from unicorn import arm_const as A
 
 pytestmark = [pytest.mark.sim,
               pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")]
@@ -95,3 +94,29 @@ def test_fast_flash_data_reads_match_memory_hook(tmp_path, opt, dcen):
     assert fast.stat("flash_data_reads") == exact.stat("flash_data_reads")
     assert fast.stat("data_stall") == exact.stat("data_stall")
     assert fast.cycles == exact.cycles
+
+
+def test_pointer_reads_never_touch_peripherals():
+    """A load through a pointer held in a peripheral register: the model must not read the peripheral
+    itself at block entry (reads have side effects); only the firmware's own access reaches it."""
+    from tinyperf.sim.timing.snippet import run_snippet
+    reads = []
+    r_src = """
+        ldr r2, [r1]
+        ldr r3, [r2]
+    """
+    import tinyperf.sim.timing.snippet as snip
+    orig = snip.CycleCounter
+
+    class Spy(orig):
+        def __init__(self, uc, **kw):
+            uc.mmio_map(0x4000_0000, 0x1000, lambda u, off, size, d: reads.append(off) or 0x0801_0000,
+                        None, None, None)
+            super().__init__(uc, **kw)
+
+    snip.CycleCounter = Spy
+    try:
+        run_snippet(r_src, regs={"r1": 0x4000_0000}, flash=(5, True, True, True))
+    finally:
+        snip.CycleCounter = orig
+    assert reads == [0]

@@ -288,7 +288,10 @@ class _Lowering:
             pointwise = kh == 1 and kw == 1 and geo["pad_h"] == 0 and geo["pad_w"] == 0
             kernel = "tp_conv_1x1_s8" if pointwise else "tp_conv_im2col_s8"
             bias = folded
-            weights = pair_layout(wdata)
+            rows = wdata.reshape(out_c, -1)
+            if not pointwise and rows.shape[1] % 4:   # im2col: K padded to 4 with zero weights
+                rows = np.pad(rows, ((0, 0), (0, -rows.shape[1] % 4)))
+            weights = pair_layout(rows)
             k = kh * kw * in_c
             kp = (k + 3) // 4 * 4
             scratch = 6 * kp + min(weights.size, max(WEIGHT_CACHE_BYTES, (2 * k + 3) // 4 * 4))

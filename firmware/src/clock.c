@@ -49,6 +49,8 @@ void clock_init(void) {
     /* Boost mode step 1-2: HCLK = SYSCLK / 2 during the switch, then R1MODE = 0. */
     RCC_CFGR = (RCC_CFGR & ~RCC_CFGR_HPRE_Msk) | RCC_CFGR_HPRE_DIV2;
     PWR_CR5 &= ~PWR_CR5_R1MODE;
+    while (PWR_SR2 & PWR_SR2_VOSF) {     /* regulator settled in the new mode */
+    }
 
     /* Step 3: wait states for 120 MHz, then ART caches and prefetch. */
     FLASH_ACR = (FLASH_ACR & ~FLASH_ACR_LATENCY_Msk) | FLASH_LATENCY_120MHZ;

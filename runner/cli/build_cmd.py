@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--toolchain", choices=("gcc", "zig"),
                    help="compiler (default: arm-none-eabi-gcc from PATH, else zig from the ziglang package)")
     p.add_argument("--opt", default="-O2", choices=OPT_LEVELS, help="optimisation level (default -O2)")
+    p.add_argument("--kernels", choices=("m4", "ref"), default="m4",
+                   help="int8 kernels: m4 (DSP instructions, default) or ref (portable reference C)")
     p.add_argument("--force", action="store_true", help="rebuild even when the cache has this build")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="also copy fw.elf, fw.bin, fw.hex and build.json to DIR")
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.baud is not None and not BAUD_RANGE[0] <= args.baud <= BAUD_RANGE[1]:
         raise BuildError(f"--baud {args.baud} outside {BAUD_RANGE[0]}..{BAUD_RANGE[1]}")
     result = build_firmware(args.task, model=args.model, baud=args.baud, mode=args.mode,
-                            toolchain=args.toolchain, opt=args.opt, force=args.force)
+                            toolchain=args.toolchain, opt=args.opt, force=args.force, kernels=args.kernels)
     for w in result.warnings:
         log.info("compiler: %s", w)
     files = [result.elf, result.bin, result.hex, result.directory / "build.json"]

@@ -85,7 +85,34 @@ def run(args) -> int:
                  board.cycles, board.seconds)
         return 0 if code == 0 else 1
     finally:
+        if console is not None:
+            _drain_ptys(console.host)
         board.close()
+
+
+def _drain_ptys(host, timeout_s: float = 2.0) -> None:
+    """Give a serial program on the pty time to read the last bytes: closing the master side hangs the
+    terminal up and discards what the client has not read yet."""
+    import fcntl
+    import struct
+    import termios
+    import time
+
+    end = time.monotonic() + timeout_s
+    for endpoint in getattr(host, "endpoints", []):
+        slave = getattr(endpoint, "slave", None)
+        if slave is None:
+            continue
+        endpoint.flush()
+        while time.monotonic() < end:
+            try:
+                pending = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+            except OSError:
+                break
+            if pending == 0 and not getattr(endpoint, "out", b""):
+                break
+            time.sleep(0.01)
+            endpoint.flush()
 
 
 def _stdout_writer(data: bytes) -> None:

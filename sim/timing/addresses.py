@@ -16,7 +16,6 @@ entry unless a store in the block to the very same address expression precedes i
 from __future__ import annotations
 
 import capstone
-
 from tinyperf.sim.timing.isa import LOAD_MULTI, LOADS, STORE_MULTI, STORES, UC_REG
 from tinyperf.sim.timing.model import TimingModel
 

@@ -190,9 +190,17 @@ class BlockDecoder:
         prev = None                # previous instruction (capstone), its class
         prev_cls = ""
         tracker = AddressTracker(self.model) if self.track_data else None
+        tracking = tracker is not None
         for insn in insns:
-            if tracker is not None:
-                tracker.step(insn)
+            if tracking:
+                try:
+                    tracker.step(insn)
+                except Exception:
+                    log.warning("flash data-read tracking gave up on %s %s at %#x; loads of this block "
+                                "after it are not modelled", insn.mnemonic, insn.op_str, insn.address,
+                                exc_info=True)
+                    tracker.unknown += 1
+                    tracking = False
             cls, cost, mem = self.classify(insn)
             if unit:
                 cost = 1
@@ -200,8 +208,11 @@ class BlockDecoder:
                 if cls == "it" and prev is not None and prev.size == 2:
                     cost = 0                                     # IT folding (TRM 3.3.1)
                 if cls == "load" and prev_cls == "load" and prev is not None:
-                    written = set(prev.regs_access()[1])
-                    if not (set(insn.regs_access()[0]) & written):
+                    # the previous load's DATA (its destination), not its base writeback, must not feed
+                    # this load's address (TRM 3.3.1: "... pipelined ... if the address does not
+                    # depend on the result of the first")
+                    loaded = {prev.operands[0].reg} if prev.operands else set()
+                    if not (set(insn.regs_access()[0]) & loaded):
                         cost -= 1                                # LDR pipelining (TRM 3.3.1)
                 if cls in ("div",) and len(insn.operands) >= 2:
                     ops = [insn.reg_name(o.reg) for o in insn.operands]

@@ -86,6 +86,8 @@ class CycleCounter:
         self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
         fr = list(self.model.flash_ranges) + [(0, 0), (0, 0)]
         self._lib.tp_set_flash(self._st, fr[0][0], fr[0][1] - fr[0][0], fr[1][0], fr[1][1] - fr[1][0])
+        for i, (lo, hi) in enumerate(self.model.ram_ranges[:4]):
+            self._lib.tp_set_ram(self._st, i, lo, hi - lo)
         if exact_data:
             for lo, hi in self.model.flash_ranges:
                 self._hook_add(unicorn.UC_HOOK_MEM_READ, self._lib.tp_mem_hook, lo, hi - 1)

@@ -47,6 +47,7 @@ class TimingModel:
     flash_ranges: tuple[tuple[int, int], ...] = ()
     sram_bus_ranges: tuple[tuple[int, int], ...] = ()
     sram_bus_penalty: int = 0            # cycles per data access when fetching over the System bus
+    ram_ranges: tuple[tuple[int, int], ...] = ()   # plain RAM (never MMIO): pointer reads allowed
     art: ArtGeometry = field(default_factory=ArtGeometry)
     memory_reset: MemoryConfig = field(default_factory=MemoryConfig)
     unit: bool = False                   # 1 cycle per instruction, no memory system
@@ -106,6 +107,7 @@ def load_memory_model(filename: str = DEFAULT_MEMORY_FILE) -> TimingModel:
             flash_ranges=_ranges(flash["ranges"], path, "flash.ranges"),
             sram_bus_ranges=_ranges(sram["ranges"], path, "sram.ranges"),
             sram_bus_penalty=int(sram["fetch_contention_cycles"]),
+            ram_ranges=_ranges(sram["ram"], path, "sram.ram"),
             art=ArtGeometry(line_bytes=read_bytes, icache_lines=int(art["icache_bytes"]) // read_bytes,
                             dline_bytes=read_bytes, dcache_lines=int(art["dcache_bytes"]) // read_bytes),
             memory_reset=MemoryConfig(int(acr["latency"]), bool(acr["prften"]), bool(acr["icen"]),

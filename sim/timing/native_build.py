@@ -87,6 +87,7 @@ def _prototypes(lib: ctypes.CDLL) -> None:
         "tp_define_block": (i32, [vp, u32, u32, u32, p16, p32, u32, u32, u32, u32, p32, u64,
                                   u32, pi64, u32, pi64, u32, pi64]),
         "tp_set_flash": (None, [vp, u32, u32, u32, u32]),
+        "tp_set_ram": (None, [vp, u32, u32, u32]),
         "tp_add_div": (None, [vp, u32, i32, i32, i32]),
         "tp_add_load": (None, [vp, u32, i32, i32, i32, i32, ctypes.c_int64, u32]),
         "tp_div_cycles": (u32, [u32, u32, i32]),

@@ -38,7 +38,8 @@ int32_t tp_conv_scratch_bytes(const tp_conv_s8_t *op);
 tp_status tp_conv_1x1_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);
 
 /** Cortex-M4 generic convolution (any kernel, stride, padding, dilation): im2col of pixel pairs, then the
- *  same GEMM as tp_conv_1x1_s8. */
+ *  same GEMM as tp_conv_1x1_s8. Its weights are the pair layout of [C_OUT, round_up(K, 4)]: rows padded
+ *  with zero weights to a multiple of 4 (no tail loops). */
 tp_status tp_conv_im2col_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);
 
 #endif

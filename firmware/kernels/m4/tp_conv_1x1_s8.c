@@ -20,5 +20,5 @@ tp_status tp_conv_1x1_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *ou
         || !op->bias || op->scratch_bytes < tp_conv_scratch_bytes(op)) {
         return TP_ERR_ARG;
     }
-    return tp_conv_run(op, input, output, scratch, pixel);
+    return tp_conv_run(op, input, output, scratch, pixel, op->input.c);
 }

@@ -83,5 +83,13 @@ tp_status tp_conv_im2col_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t 
     if (op->filter.c != op->input.c || !op->bias || op->scratch_bytes < tp_conv_scratch_bytes(op)) {
         return TP_ERR_ARG;
     }
-    return tp_conv_run(op, input, output, scratch, im2col);
+    /* GEMM depth K rounded up to 4 (zero weights in the padding); the row buffers' pad bytes are zeroed
+     * once so the padded column entries are defined (they meet zero weights either way). */
+    const int32_t k = op->filter.h * op->filter.w * op->filter.c, kp = tp_kp(k);
+    int8_t *rows = (int8_t *)scratch + tp_cols_bytes(k);
+    for (int32_t i = k; i < kp; ++i) {
+        rows[i] = 0;
+        rows[kp + i] = 0;
+    }
+    return tp_conv_run(op, input, output, scratch, im2col, kp);
 }

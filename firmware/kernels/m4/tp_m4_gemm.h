@@ -208,11 +208,12 @@ typedef const int8_t *(*tp_col_fn)(const tp_conv_s8_t *op, const int8_t *in_b, i
                                    int16_t *cols, int32_t p);
 
 /** The M4 convolution driver: channel chunks whose pair-layout weights fit the SRAM cache in the scratch
- *  are copied there once, then every pixel pair is expanded and multiplied with the chunk. */
+ *  are copied there once, then every pixel pair is expanded and multiplied with the chunk. k: the GEMM
+ *  depth (the weights' row length in the pair layout). */
 static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input, int8_t *output,
-                                    int16_t *scratch, tp_col_fn column)
+                                    int16_t *scratch, tp_col_fn column, int32_t k)
 {
-    const int32_t k = op->filter.h * op->filter.w * op->filter.c, out_c = op->output.c;
+    const int32_t out_c = op->output.c;
     const int32_t stride = tp_pair_stride(k);
     int8_t *row0 = (int8_t *)scratch + tp_cols_bytes(k), *row1 = row0 + tp_kp(k);
     int8_t *cache = row1 + tp_kp(k);

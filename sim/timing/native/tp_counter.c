@@ -163,6 +163,7 @@ typedef struct {
     /* memory system */
     uint32_t ws, prften, icen, dcen, line_shift, dline_shift, sram_penalty, unaligned_extra;
     uint32_t flash_lo, flash_size, alias_lo, alias_size;   /* flash and its boot alias (data reads) */
+    uint32_t ram_lo[4], ram_size[4];   /* plain memory the entry-time pointer reads may touch (never MMIO) */
     uint32_t cur_line;              /* fetch line held by the flash interface (+1, 0 = none) */
     uint32_t cur_line_cycles;       /* cycles spent executing from cur_line */
     uint32_t cur_dline;             /* data line held (+1) */
@@ -524,8 +525,16 @@ static void block_data_reads(tp_state *st, tp_block *b) {
     for (uint32_t i = 0; i < b->nroots; i++) {
         const tp_root *r = &b->roots[i];
         vals[i] = 0;
-        if (r->kind == 0) st->reg_read(st->uc, r->reg, &vals[i]);
-        else st->mem_read(st->uc, eval_expr(&b->exprs[r->expr], vals), &vals[i], 4);
+        if (r->kind == 0) {
+            st->reg_read(st->uc, r->reg, &vals[i]);
+        } else {
+            /* never read outside flash/RAM: a peripheral read has side effects (e.g. RDR clears
+             * RXNE); such a pointer stays 0, its loads are then simply not in flash */
+            uint32_t a = eval_expr(&b->exprs[r->expr], vals);
+            int ok = in_flash(st, a);
+            for (int k = 0; k < 4 && !ok; k++) ok = st->ram_size[k] >= 4 && (a - st->ram_lo[k]) <= st->ram_size[k] - 4;
+            if (ok) st->mem_read(st->uc, a, &vals[i], 4);
+        }
     }
     for (uint32_t i = 0; i < b->nacc; i++) {
         uint32_t addr = eval_expr(&b->exprs[b->accs[i].expr], vals);
@@ -650,6 +659,11 @@ void tp_set_memory(tp_state *st, uint32_t ws, uint32_t prften, uint32_t icen, ui
 
 void tp_set_flash(tp_state *st, uint32_t lo, uint32_t size, uint32_t alias_lo, uint32_t alias_size) {
     st->flash_lo = lo; st->flash_size = size; st->alias_lo = alias_lo; st->alias_size = alias_size;
+}
+
+/* Up to 4 RAM ranges [lo, lo+size) that block_data_reads may read pointers from (besides flash). */
+void tp_set_ram(tp_state *st, uint32_t i, uint32_t lo, uint32_t size) {
+    if (i < 4) { st->ram_lo[i] = lo; st->ram_size[i] = size; }
 }
 
 void tp_reset_caches(tp_state *st, int ic, int dc) {
