@@ -9,9 +9,9 @@ The key hashes all firmware, kernel and compiler sources, the board description,
 task, mode, baud rate, optimisation flags and the toolchain's name and version; a second build with the
 same inputs returns the cached image without compiling.
 
-Until a compiled model is available the build links firmware/placeholder/model.c, says so in a
-warning, marks the image (its profile reply contains "PLACEHOLDER") and records `placeholder: true` in
-build.json; the runner refuses to publish results from such an image.
+With model="placeholder" the build links firmware/placeholder/model.c instead of a compiled model, says
+so in a warning, marks the image (its profile reply contains "PLACEHOLDER") and records
+`placeholder: true` in build.json; the runner refuses to publish results from such an image.
 """
 
 from __future__ import annotations
@@ -94,6 +94,13 @@ class BuildResult:
     def directory(self) -> Path:
         return self.elf.parent
 
+    def as_dict(self) -> dict:
+        """JSON-ready facts of the build (paths as strings, sizes as dicts, flash/RAM totals)."""
+        d = asdict(self)
+        d.update(elf=str(self.elf), bin=str(self.bin), hex=str(self.hex), flash_bytes=self.flash_bytes,
+                 ram_bytes=self.ram_bytes)
+        return d
+
     @property
     def flash_bytes(self) -> int:
         return sum(s.size for s in self.sizes if s.flash)
@@ -141,10 +148,11 @@ def default_model(task: str) -> Path:
 
 
 def _model_compiler():
-    """compile_model from tinyperf.firmware.compiler, or None while it does not exist yet."""
+    """compile_model from tinyperf.firmware.compiler, or None when it cannot be imported."""
     try:
         from tinyperf.firmware.compiler import compile_model
-    except ImportError:
+    except ImportError as e:
+        log.debug("model compiler: %s", e)
         return None
     return compile_model
 
@@ -222,9 +230,9 @@ def build_firmware(task: str, model: str | Path | None = None, baud: int | None 
             raise BuildError(f"model file {tflite} not found")
         compile_model = _model_compiler()
         if compile_model is None:
-            log.warning("the model compiler (tinyperf.firmware.compiler.compile_model) is not available: "
-                        "linking the PLACEHOLDER model instead of %s", tflite)
-            tflite = None
+            raise BuildError(f"cannot compile {tflite}: the model compiler (tinyperf.firmware.compiler) "
+                             f"does not import; reinstall tinyperf, or build a protocol-only image with "
+                             f"--model {PLACEHOLDER}")
     placeholder = tflite is None
     model_bytes = tflite.read_bytes() if tflite else b""
     model_md5 = hashlib.md5(model_bytes).hexdigest() if tflite else None

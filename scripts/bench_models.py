@@ -58,7 +58,6 @@ def tflm_arena(model: Path) -> tuple[int, int]:
     return int(head.group(1)), int(total.group(1))
 
 
-from tinyperf.firmware.compiler.simrun import elf_symbols  # noqa: E402
 
 
 def model_flash(symbols: dict) -> tuple[int, int]:
@@ -119,7 +118,8 @@ def simulate(task: str, model: Path, kernels: str) -> dict:
 
 def protocol_latency_us(task: str, model: Path, kernels: str) -> int | None:
     """Latency the firmware itself reports over the EEMBC protocol (`infer 1 1`, m-lap-us timestamps)."""
-    from tinyperf.firmware.build import TASKS as FW_TASKS, build_firmware
+    from tinyperf.firmware.build import TASKS as FW_TASKS
+    from tinyperf.firmware.build import build_firmware
     from tinyperf.runner.backends.sim import SimTransport
     from tinyperf.runner.protocol import DutClient
     from tinyperf.sim import SimBoard
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
             fl = f"{r['weights']:>8} {r['weights']:>7} {'?':>6}"
         ram = r["arena"] + r["stack"]
         print(f"{r['task']:6} {lat}{r['macs']:>10} {cpm} {fl} {ram:>7} {r['arena']:>7} {r['stack']:>6} "
-              f"{r['tflm_head']:>9} {r['tflm_total']:>8} {str(r.get('exact', '-')):>5}")
+              f"{r['tflm_head']:>9} {r['tflm_total']:>8} {r.get('exact', '-')!s:>5}")
     if args.no_sim:
         print("simulated columns pending (--no-sim)")
     for r in rows:

@@ -52,6 +52,7 @@ from tinyperf.sim.fpu_guard import FpuGuard
 from tinyperf.sim.loader import Image, load_image
 from tinyperf.sim.memory import Memory
 from tinyperf.sim.peripherals.base import MODELS, Peripheral
+from tinyperf.sim.poll import PollFastForward
 from tinyperf.sim.timing import CycleCounter
 from tinyperf.sim.uart_host import UartHost
 from unicorn import UC_HOOK_INTR, UC_HOOK_MEM_INVALID, Uc, UcError
@@ -76,7 +77,7 @@ class SimBoard:
     """A simulated board running one firmware image. Implements the peripherals' BoardContext."""
 
     def __init__(self, platform: Board, image: Image | None = None, *, strict: bool = False,
-                 trace: bool = False, timing=None, stop_on_fault: bool = True):
+                 trace: bool = False, timing=None, stop_on_fault: bool = True, fast_forward: bool = True):
         self.platform = platform
         self.image = image
         self.strict = strict
@@ -114,6 +115,13 @@ class SimBoard:
                             if type(p).next_event is not Peripheral.next_event]
         self._event_cache: dict[Peripheral, int | None] = {}
         self.bus = Bus(self.uc, self._peripheral_list, strict=strict, on_error=lambda e: self.request_stop())
+        self._deadline = 0
+        if hasattr(self.counter, "mmio_access"):          # exact cycles and PC inside MMIO callbacks
+            self.bus.before_access = self.counter.mmio_access
+            self.bus.pc_of = self._pc_now
+        self.poll = PollFastForward(self)
+        self.poll.enabled = fast_forward
+        self.bus.on_read = self._observe_read
         self.set_trace(trace)
         rcc = self.peripherals.get("RCC")
         if rcc is not None and hasattr(rcc, "clock_listeners"):
@@ -182,6 +190,8 @@ class SimBoard:
         self._sleeping, self._event_latch, self._wfe_resume_pc = None, False, None
         self._fp_enabled = False
         self.fpu_guard.arm()
+        if hasattr(self, "poll"):
+            self.poll.reset()
 
     # -- BoardContext ----------------------------------------------------------------------------------
     @property
@@ -220,7 +230,9 @@ class SimBoard:
         accessing instruction, which then runs, and accesses the peripheral, a second time.)"""
         self._stop_requested = True
         if self._running:
-            self.counter.set_deadline(0)
+            self._deadline = 0
+            stop = getattr(self.counter, "request_stop", None)
+            stop() if stop else self.counter.set_deadline(0)
 
     def peripheral(self, name: str) -> Peripheral:
         try:
@@ -271,6 +283,25 @@ class SimBoard:
             host.close()
 
     # -- engine callbacks ------------------------------------------------------------------------------
+    def _pc_now(self) -> int:
+        """Address of the running instruction inside an MMIO callback (after counter.mmio_access)."""
+        exact = getattr(self.counter, "_pc_now", None)
+        return exact() if exact else self.regs.get("pc")
+
+    def _observe_read(self, address: int, value: int) -> None:
+        if self.poll.enabled:
+            self.poll.observe(self._pc_now(), address, value, self.bus.accesses)
+
+    def _next_event_for_poll(self, now: int) -> int | None:
+        """Earliest next peripheral event (absolute cycle), computed afresh, without advancing anything."""
+        best = None
+        for p in self._timed_list:
+            d = p.next_event()
+            if d is not None:
+                at = now + max(0, int(d))
+                best = at if best is None or at < best else best
+        return best
+
     def _charge(self, cycles: int, kind: str) -> None:
         self.counter.add(cycles, kind)
         self._event_latch = True
@@ -409,7 +440,8 @@ class SimBoard:
 
     def _execute(self, deadline: int) -> None:
         counter = self.counter
-        counter.set_deadline(max(deadline, counter.cycles + 1))   # the hook stops before a block at >= deadline
+        self._deadline = max(deadline, counter.cycles + 1)
+        counter.set_deadline(self._deadline)    # the hook stops before a block starting at >= deadline
         pending = self.core_state.highest_pending() is not None
         counter.irq_waiting = pending
         self._intr.clear()

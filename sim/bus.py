@@ -41,6 +41,12 @@ class Bus:
         self.error: BaseException | None = None    # first exception raised by a model or --strict
         self.touched: set[Peripheral] = set()      # peripherals read since the run loop last looked
         self.wrote = False                         # any peripheral written since then
+        self.accesses = 0                          # MMIO accesses so far (reads and writes)
+        # set by the board: called with the address before each access (cycle model: exact PC), the PC
+        # of the accessing instruction, and an observer of every completed read (address, value)
+        self.before_access: Callable[[int], None] | None = None
+        self.pc_of: Callable[[], int] = lambda: uc.reg_read(UC_ARM_REG_PC)
+        self.on_read: Callable[[int, int], None] | None = None
         self.peripherals = sorted(peripherals, key=lambda p: p.spec.base)
         self._bases = [p.spec.base for p in self.peripherals]
         self._warned: set[int] = set()
@@ -63,14 +69,24 @@ class Bus:
     # escape into Unicorn (a read callback would return nothing): it is kept in `error` and the run loop
     # raises it after stopping (`on_error` asks for the stop).
     def _read(self, uc: Uc, offset: int, size: int, window: int) -> int:
+        address = window + offset
+        self.accesses += 1
         try:
-            return self._dispatch_read(window + offset, size)
+            if self.before_access is not None:
+                self.before_access(address)
+            value = self._dispatch_read(address, size)
+            if self.on_read is not None:
+                self.on_read(address, value)
+            return value
         except Exception as e:  # noqa: BLE001 - re-raised by the run loop
             self._fail(e)
             return 0
 
     def _write(self, uc: Uc, offset: int, size: int, value: int, window: int) -> None:
+        self.accesses += 1
         try:
+            if self.before_access is not None:
+                self.before_access(window + offset)
             self._dispatch_write(window + offset, size, value)
         except Exception as e:  # noqa: BLE001 - re-raised by the run loop
             self._fail(e)
@@ -102,7 +118,7 @@ class Bus:
         p.write(address - p.spec.base, size, value)
 
     def _unmodelled(self, address: int, size: int, value: int | None) -> int:
-        pc = self.uc.reg_read(UC_ARM_REG_PC)
+        pc = self.pc_of()
         kind = "read" if value is None else f"write of 0x{value:x}"
         if self.strict:
             raise BusFault(f"{kind} ({size} bytes) at 0x{address:08x}, where no peripheral is modelled, "

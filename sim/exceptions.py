@@ -14,7 +14,8 @@ the rare occasions they happen (a SysTick tick, a UART byte, a fault):
   bit 9), EXC_RETURN 0xFFFFFFF1/F9/FD/E1/E9/ED, MSP/PSP selection, IT/ICI bits kept in the stacked xPSR,
   return with unstacking and tail-chaining (B1.5.6-B1.5.8), faults escalated to HardFault (B1.5.15),
   lockup.
-Exception entry costs 12 cycles, return 10, tail-chain 6 (Cortex-M4 TRM 3.? / Arm KA16366).
+Exception entry costs 12 cycles, return 10, tail-chain 6 (Arm knowledge article KA16366, /work/shared/FACTS.md);
+FP state is stacked eagerly but charged as with lazy stacking (no extra cycles).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class CoreState:
     prio_bits: int = 4
     vtor: int = 0
     prigroup: int = 0
-    ccr: int = CCR_STKALIGN       # reset value on Cortex-M4 r0p1 [TRM 4.3.?]: STKALIGN=1
+    ccr: int = CCR_STKALIGN       # Cortex-M4 r0p1 resets CCR.STKALIGN to 1 [ARMv7-M B3.2.8, M4 TRM]
     shcsr: int = 0                # only the *ENA bits are stored; ACT/PENDED come from active/pending
     cfsr: int = 0
     hfsr: int = 0

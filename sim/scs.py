@@ -2,7 +2,8 @@
 and DEMCR, as register views on the board's `CoreState` (tinyperf.sim.exceptions).
 
 Sources: Arm DDI 0403E ARMv7-M ARM B3.2 (SCB), B3.3 (SysTick), B3.4 (NVIC), C1.6.5 (DEMCR);
-Cortex-M4 TRM (DDI 0439B) 3.? / 4.? for CPUID 0x410FC241 (r0p1), ID_* and MVFR reset values.
+Cortex-M4 TRM (DDI 0439B) chapter 4 (System Control) for CPUID 0x410FC241 (r0p1), the ID_* and MVFR reset
+values (MVFR0/1 also match what Unicorn's Cortex-M4 model reports).
 
 SysTick counts HCLK (CSR.CLKSOURCE=1) or the STM32 external reference HCLK/8 (CLKSOURCE=0)
 [RM0432 6.2 "SysTick calibration ... HCLK/8"]. Its counter is computed from the board's cycle count on

@@ -8,7 +8,6 @@ import re
 
 import numpy as np
 import pytest
-
 from tinyperf.errors import CompileError
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
@@ -91,8 +90,8 @@ def test_cli_prints_layer_table(models_dir, tmp_path, capsys):
     rc = main(["compile", str(models_dir / "kws_ref_model.tflite"), "-o", str(tmp_path / "kws")])
     out = capsys.readouterr().out
     assert rc == 0
-    assert re.search(r"^\s+0 CONV_2D\s+tp_conv_im2col_s8\s+320,000 ", out, re.M)
-    assert re.search(r"^\s+12 SOFTMAX\s+tp_softmax_ref_s8", out, re.M)
+    assert re.search(r"^\s+0 CONV_2D\s+tp_conv_im2col_s8\s+320,000 ", out, re.MULTILINE)
+    assert re.search(r"^\s+12 SOFTMAX\s+tp_softmax_ref_s8", out, re.MULTILINE)
     assert "RAM:" in out and (tmp_path / "kws" / "model.h").exists()
     header = (tmp_path / "kws" / "model.h").read_text()
     assert "#define MODEL_INPUT_BYTES  490" in header and "#define MODEL_OUTPUT_BYTES 12" in header

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler.hostbuild import HostModel
 
@@ -77,6 +76,6 @@ def test_ad01_real_windows(kernels, models_dir, samples_dir, tmp_path_factory):
     frames = np.frombuffer((samples_dir / "ad01" / "normal_id_01_00000000_hist_librosa.bin").read_bytes(),
                            dtype="<f4").reshape(-1, 128)
     windows = [quantize_input(frames[i:i + 5].reshape(1, 640), host.cm.input_scale, host.cm.input_zero_point)
-               for i in range(0, len(frames) - 4)]
+               for i in range(len(frames) - 4)]
     assert len(windows) == 196
     assert_same(host, interpreter(models_dir, "ad01_int8"), windows)

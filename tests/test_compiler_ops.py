@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
 from tinyperf.firmware.compiler.hostbuild import HostModel

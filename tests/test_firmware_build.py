@@ -206,3 +206,28 @@ def test_cli_build(tmp_path, capsys):
     assert ".text" in out and "flash" in out and "PLACEHOLDER" in out
     for name in ("fw.elf", "fw.bin", "fw.hex", "build.json"):
         assert (tmp_path / name).is_file()
+
+
+def test_generated_files_follow_the_board_description(tmp_path):
+    """Linker script, board.h and the vector list come from the YAML: change it and they change."""
+    import yaml
+    from tinyperf.firmware import linker
+    from tinyperf.platforms import load_board_file
+
+    data = yaml.safe_load(BOARD.source.read_text())
+    data["firmware"]["stack_bytes"] = 0x2000
+    for p in data["peripherals"]:
+        if p["name"] == "LPUART1":
+            p["irqs"] = {"global": 71}
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(data))
+    variant = load_board_file(path)
+    ld = linker.linker_script(variant)
+    assert "__stack_size = 0x2000;" in ld and "SRAM3  (rwx) : ORIGIN = 0x20040000, LENGTH = 0x00060000" in ld
+    assert "#define LPUART1_IRQn 71" in linker.board_header(variant)
+    vectors = linker.vectors_header(variant)
+    assert "void LPUART1_IRQHandler(void) __attribute__((weak, alias(\"Default_Handler\")));  /* IRQ 71 */" \
+        in vectors
+    listed = vectors.split("#define BOARD_IRQ_VECTORS \\\n")[1].split("\n")
+    assert listed[71].strip() == "LPUART1_IRQHandler, \\" and listed[70].strip() == "IRQ70_Handler, \\"
+    assert len([x for x in listed if x.strip().endswith(", \\")]) == BOARD.cpu["num_irqs"]

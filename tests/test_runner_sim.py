@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.sim
@@ -26,7 +27,9 @@ build = pytest.importorskip("tinyperf.firmware.build")
 from tinyperf.runner.backends.sim import SimTransport  # noqa: E402
 from tinyperf.runner.bench import BenchConfig, run_bench  # noqa: E402
 from tinyperf.runner.cli import main  # noqa: E402
+from tinyperf.runner.dataset import random_stimuli  # noqa: E402
 from tinyperf.runner.protocol import DutClient  # noqa: E402
+from tinyperf.runner.tasks import get_task  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "make_dataset.py"
 MIN_SECONDS = 0.5
@@ -113,29 +116,34 @@ def accuracy_run(kws_image, kws_dataset, tmp_path_factory):
     return entry
 
 
-def cycles_per_inference(image: Path) -> float:
-    """From the board's cycle counter: (cycles of `infer 11 0`) - (cycles of `infer 1 0`), / 10."""
+def cycles_per_inference(image: Path, data: bytes) -> float:
+    """From the board's cycle counter, not the firmware's timestamps: cycles of `infer 3 0` minus cycles of
+    `infer 1 0`, halved (the difference cancels the command's own overhead)."""
     board = sim.SimBoard.from_image(str(image), board="nucleo_l4r5zi")
     dut = DutClient(SimTransport(board, board.console, "sim"))
     dut.sync()
-    dut.load(bytes(490))
+    dut.load(data)
     spent = []
-    for n in (1, 11):
+    for n in (1, 3):
         c0 = board.cycles
         dut.infer(n, 0, timeout_s=30.0)
         spent.append(board.cycles - c0)
-    return (spent[1] - spent[0]) / 10
+    return (spent[1] - spent[0]) / 2
 
 
-def test_cli_performance_median_matches_cycle_counter(perf_run, kws_image):
+def test_cli_performance_matches_cycle_counter(perf_run, kws_image):
     rc, doc, out = perf_run
     [entry] = doc["entries"]
     assert entry["status"] == "complete", entry
     assert rc == 1  # shortened windows: not valid for publishing, and the exit code says so
-    ips = entry["summary"]["median_ips"]
-    assert ips == pytest.approx(120e6 / cycles_per_inference(kws_image), rel=1e-3)
-    assert entry["summary"]["latency_ms"] == pytest.approx(1e3 / ips)
+    stimuli = random_stimuli(get_task("kws01"), 5, seed=0)  # what bench sends without a dataset
     d = out / RESULTS / "performance"
+    windows = json.loads((d / "results.json").read_text())["outcome"]["details"]
+    expected = [120e6 / cycles_per_inference(kws_image, data) for data in stimuli]
+    for w, ips in zip(windows, expected):
+        assert w["ips"] == pytest.approx(ips, rel=1e-3)
+    assert entry["summary"]["median_ips"] == pytest.approx(float(np.median(expected)), rel=1e-3)
+    assert entry["summary"]["latency_ms"] == pytest.approx(1e3 / entry["summary"]["median_ips"])
     assert {p.name for p in d.iterdir()} >= {"results.txt", "log.txt", "results.json"}
     assert "Median throughput is" in (d / "results.txt").read_text()
     system = json.loads((out / "closed/tinyperf/systems/NUCLEO_L4R5ZI_tinyperf_sim.json").read_text())
@@ -266,13 +274,31 @@ def test_ray_local_cluster_matches_one_worker(tmp_path, kws_dataset, kws_image, 
 def test_ad01_scores_and_auc_match_interpreter(tmp_path, models_dir):
     env = {**os.environ, "TINYPERF_MODELS": str(models_dir)}
     ds = tmp_path / "ad"
-    r = subprocess.run([sys.executable, str(SCRIPT), "--task", "ad01", "--out", str(ds), "--count", "4",
-                        "--frames", "6", "--seed", "2"], env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--task",
+            "ad01",
+            "--out",
+            str(ds),
+            "--count",
+            "4",
+            "--frames",
+            "6",
+            "--seed",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     expected = json.loads((ds / "dataset.json").read_text())["scores"]
     [e] = bench(tmp_path / "out", tasks=["ad01"], modes=["accuracy"], dataset=ds)
     assert e.status == "complete", e.error
     for d in e.outcome["details"]:
         assert d["windows"] == 2
-        assert d["score"] == pytest.approx(expected[d["file"]], abs=1e-3)   # the device prints 3 decimals
-    assert e.outcome["summary"]["auc"] == 1.0          # labels split the interpreter's scores at the median
+        assert d["score"] == pytest.approx(expected[d["file"]], abs=1e-3)  # the device prints 3 decimals
+    assert e.outcome["summary"]["auc"] == 1.0  # labels split the interpreter's scores at the median

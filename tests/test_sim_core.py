@@ -230,3 +230,24 @@ def test_boot_from_hex_and_bin(fw, suffix):
     board = SimBoard.from_image(fw["fw_systick"].with_suffix(suffix))
     assert board.run(max_seconds=1.0) == "exit"
     assert board.cycles == elf_board.cycles
+
+
+def test_psp_context_switching_rtos_style(fw_rtos):
+    """Two tasks on the process stack switched by PendSV (FreeRTOS-style): each keeps its float in an FP
+    register across hundreds of switches; PendSV sees EXC_RETURN 0xFFFFFFED (Thread, PSP, FP frame)."""
+    import struct
+
+    board = boot(fw_rtos)
+    assert board.run(max_seconds=2.0) == "exit"
+    cnt_a, cnt_b, switches = (read_u32(board, n)[0] for n in ("cnt_a", "cnt_b", "switches"))
+    res_a, res_b = (struct.unpack("<f", struct.pack("<I", read_u32(board, n)[0]))[0] for n in ("res_a", "res_b"))
+    assert cnt_a >= 3000 and cnt_b >= 3000 and switches > 10
+    assert res_a == float(cnt_a)                         # exact in float32 below 2**24
+    assert res_b in (0.25 * cnt_b, 0.25 * (cnt_b - 1))   # task B may be switched out before its store
+    assert read_u32(board, "pendsv_exc_return")[0] == 0xFFFFFFED
+    assert board.regs.get("control") & 2                 # still in a task on PSP when it exited
+
+
+@pytest.fixture(scope="session")
+def fw_rtos(tmp_path_factory):
+    return build("fw_rtos", tmp_path_factory.mktemp("simfw_rtos"))

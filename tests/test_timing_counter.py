@@ -166,6 +166,30 @@ def test_mmio_request_stop_and_cycles_inside_callback():
     assert stops >= 3
 
 
+def test_mmio_access_gives_instruction_exact_cycles_without_memory_hooks():
+    """No memory hook (full speed): `mmio_access(address)` at the start of the callback makes `cycles`
+    count up to the accessing instruction; without it, `cycles` is the running block's start."""
+    code, syms = assemble(MMIO_LOOP, FLASH[0])
+    for exact in (False, True):
+        uc = new_engine(code)
+        counter = CycleCounter(uc, model="unit")
+        seen = []
+
+        def read(u, offset, size, _d, counter=counter, exact=exact, seen=seen):
+            if exact:
+                counter.mmio_access(0x4000_0000 + offset)
+            seen.append(counter.cycles)
+            return 0
+
+        uc.mmio_map(0x4000_0000, 0x1000, read, None, None, None)
+        counter.emu_start(syms["start"] | 1, syms["end"])
+        if exact:
+            assert seen == [4, 10, 16]           # as with track_pc_in (see the test above)
+        else:
+            assert seen == [0, 8, 14]            # block starts: the first block, then the loop block
+        assert counter.instructions == 2 + 3 * 6 + 2
+
+
 def test_irq_window_stops_after_cpsie():
     code, syms = assemble(MMIO_LOOP.replace("ldr r3, [r2]", "nop"), FLASH[0])
     uc = new_engine(code)
@@ -260,3 +284,21 @@ def test_full_model_is_independent_of_slicing(step):
     assert counter.instructions == whole.instructions
     assert counter.cycles == whole.cycles
     assert counter.energy_uJ == pytest.approx(whole.counter.energy_uJ, rel=1e-9)
+
+
+def test_decoder_failure_is_a_clear_error():
+    """A block the decoder cannot handle stops the emulation and raises SimError naming the cause
+    (not a crash inside the native hook)."""
+    from tinyperf.errors import SimError
+    code, syms = assemble("    nop\n    nop\n", FLASH[0])
+    uc = new_engine(code)
+    counter = CycleCounter(uc, model="unit")
+
+    def broken(address, size):
+        raise ValueError(f"cannot decode {address:#x}")
+
+    counter._decoder.decode = broken
+    with pytest.raises(SimError, match="cannot decode 0x8000000"):
+        counter.emu_start(syms["start"] | 1, syms["end"])
+    assert counter.stop_reason == "error"
+    assert counter.instructions == 0

@@ -131,4 +131,4 @@ def compile_model(tflite_path, out_dir, kernels: str = "m4") -> CompiledModel:
         input_arena_offset=plan.offset_of(graph.inputs[0]), output_arena_offset=plan.offset_of(graph.outputs[0]))
 
 
-__all__ = ["compile_model", "CompiledModel", "LayerInfo", "kernel_sources", "KERNEL_DIR", "INCLUDE_DIR"]
+__all__ = ["INCLUDE_DIR", "KERNEL_DIR", "CompiledModel", "LayerInfo", "compile_model", "kernel_sources"]

@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-
 from tinyperf.errors import BuildError
 
 from . import INCLUDE_DIR, CompiledModel, kernel_sources

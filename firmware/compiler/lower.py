@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from tinyperf.errors import CompileError
 
 from . import quant
@@ -97,7 +96,7 @@ def quad_layout(weights: np.ndarray) -> np.ndarray:
     """[N, K] int8 -> tp_fc_m4_s8's quad layout (see tp_fc.h): rows in groups of 4 interleaved per group of 4
     inputs, then the four K%4 tails padded to 4 bytes; the last N%4 rows plain."""
     n, k = weights.shape
-    g, r = k // 4, k % 4
+    g = k // 4
     out = []
     for a in range(0, n - 3, 4):
         rows = weights[a:a + 4]

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 from tinyperf.errors import CompileError
-
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema  # noqa: E402
 
 OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}

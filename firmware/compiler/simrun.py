@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from tinyperf.errors import SimError
 
 FLASH_LATENCY_120MHZ = 5   # wait states at 120 MHz, range 1 boost [RM0432 3.3.3 Table 12]
@@ -38,11 +37,10 @@ class SimModel:
     """A firmware image with a compiled model, loaded on a simulated board; `run(x)` calls model_invoke."""
 
     def __init__(self, task: str, model: str | Path | None = None, kernels: str = "m4"):
-        from unicorn import UC_HOOK_CODE
-
         from tinyperf.firmware.build import build_firmware, default_model
         from tinyperf.firmware.compiler import compile_model
         from tinyperf.sim import SimBoard
+        from unicorn import UC_HOOK_CODE
 
         model = Path(model) if model is not None else default_model(task)
         with tempfile.TemporaryDirectory() as tmp:

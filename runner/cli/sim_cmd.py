@@ -103,16 +103,15 @@ def _drain_ptys(host, timeout_s: float = 2.0) -> None:
         slave = getattr(endpoint, "slave", None)
         if slave is None:
             continue
-        endpoint.flush()
-        while time.monotonic() < end:
+        quiet = 0       # bytes written to the master reach the slave's queue asynchronously: wait for
+        while time.monotonic() < end and quiet < 3:     # three empty readings in a row
+            endpoint.flush()
+            time.sleep(0.02)
             try:
                 pending = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
             except OSError:
                 break
-            if pending == 0 and not getattr(endpoint, "out", b""):
-                break
-            time.sleep(0.01)
-            endpoint.flush()
+            quiet = quiet + 1 if pending == 0 and not getattr(endpoint, "out", b"") else 0
 
 
 def _stdout_writer(data: bytes) -> None:

@@ -95,6 +95,7 @@ class BlockDecoder:
         self.cs = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
         self.cs.detail = True
         self._cache: dict[tuple[int, int], DecodedBlock] = {}
+        self._memops: dict[tuple[int, int], list] = {}
         c = model.class_cycles
         self._cyc = {k: c.get(k, 1) for k in (
             "alu", "nop", "it", "mul", "dsp", "div", "load", "load_excl", "store", "store_excl",
@@ -267,6 +268,53 @@ class BlockDecoder:
         for off, cost in zip(blk.offsets, blk.costs):
             lines[((blk.address + off) >> sh) - first] += cost
         return lines
+
+    # -------------------------------------------------------------- memory instructions (MMIO timing)
+    def memory_ops(self, address: int, size: int) -> list:
+        """The block's loads/stores in order as (offset, lo(reg) -> first byte address, bytes), where
+        `reg(uc_id)` returns a register's current value (registers are exact inside MMIO callbacks, PC is
+        not). Cached per block."""
+        key = (address, size)
+        ops = self._memops.get(key)
+        if ops is None:
+            ops = self._memops[key] = self._memory_ops(address, size)
+        return ops
+
+    def _memory_ops(self, address: int, size: int) -> list:
+        out = []
+        code = bytes(self.uc.mem_read(address, size))
+        for insn in self.cs.disasm(code, address):
+            name = _base(insn)
+            regs = [insn.reg_name(o.reg) for o in insn.operands if o.type == capstone.arm.ARM_OP_REG]
+            mem = next((o for o in insn.operands if o.type == capstone.arm.ARM_OP_MEM), None)
+            multi = name in LOAD_MULTI or name in STORE_MULTI or name.startswith(("vldm", "vstm")) \
+                or name in ("vpush", "vpop")
+            if multi:
+                on_sp = name in ("push", "pop", "vpush", "vpop")
+                base = UC_REG["sp"] if on_sp else UC_REG.get(regs[0]) if regs else None
+                if base is None:
+                    continue
+                listed = regs if on_sp else regs[1:]
+                n = 4 * sum(2 if r.startswith("d") else 1 for r in listed)
+                down = name in ("push", "vpush") or "db" in name
+                out.append((insn.address - address,
+                            (lambda reg, b=base, n=n: reg(b) - n) if down else (lambda reg, b=base: reg(b)), n))
+            elif mem is not None:
+                base = insn.reg_name(mem.mem.base)
+                if base == "pc" or base not in UC_REG:
+                    continue
+                b = UC_REG[base]
+                x = UC_REG.get(insn.reg_name(mem.mem.index)) if mem.mem.index else None
+                sh = mem.shift.value if x is not None else 0
+                disp = 0 if getattr(insn, "post_index", False) else mem.mem.disp
+                nbytes = 8 if name in ("ldrd", "strd") else (
+                    1 if name.endswith(("b", "bt")) else 2 if name.endswith(("h", "ht")) else 4)
+                if x is None:
+                    out.append((insn.address - address, lambda reg, b=b, d=disp: reg(b) + d, nbytes))
+                else:
+                    out.append((insn.address - address,
+                                lambda reg, b=b, x=x, sh=sh: reg(b) + (reg(x) << sh), nbytes))
+        return out
 
     # -------------------------------------------------------------- divides
     @staticmethod

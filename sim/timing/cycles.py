@@ -4,13 +4,16 @@ Lifecycle (the run loop's view):
  1. `counter = CycleCounter(uc, board)` after the engine is created (memory may be loaded later;
     call `counter.rescan()` after loading code so divide instructions get their operand hooks).
  2. Per slice: `counter.set_deadline(cycle)`, then `counter.emu_start(begin, until)` (uc.emu_start plus
-    bookkeeping; if you call `uc.emu_start` yourself, call `counter.sync(faulted=...)` right after it).
-    Emulation stops at the first block boundary where `cycles >= deadline`, after a block that can
-    unmask interrupts while `irq_waiting` is set, or after a WFI/WFE block (`stop_reason` says which).
+    bookkeeping, see its docstring for the manual form). Emulation stops at the first block boundary
+    where `cycles >= deadline`, after a block that can unmask interrupts while `irq_waiting` is set,
+    after a WFI/WFE block, or at `request_stop()` (`stop_reason` says which).
  3. Read `counter.cycles` (HCLK cycles, exact: the instructions that executed) and `instructions`;
     account exception entry/return or skipped sleep with `counter.add(cycles, kind)`.
+ 4. In MMIO callbacks: `counter.mmio_access(address)` first, then `cycles`/`energy_uJ` are exact to the
+    accessing instruction.
 No Python runs per block: the UC_HOOK_BLOCK callback is C (native/tp_counter.c); Python is called once
-per newly seen block to decode it with capstone (classify.py).
+per newly seen block to decode it with capstone (classify.py, addresses.py). Native UC_HOOK_CODE hooks
+sit only on divide instructions and on the few loads whose flash address must be read at run time.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ _G = {name: i for i, name in enumerate(
      "div_cycles", "bus_stall", "ic_hits", "ic_misses", "dc_hits", "dc_misses", "flash_reads",
      "taken_branches", "extra_cycles", "nblocks", "last_flags", "error", "partial_cycles",
      "partial_insns", "deadline", "pending", "energy_fj", "flash_fetch_reads", "flash_data_reads",
-     "hooked_loads", "nldescs"))}
+     "hooked_loads", "nldescs", "serial", "pending_size"))}
 
 # Exception timing the run loop accounts with add() [FACTS.md: TRM / Arm KA16366]: cycles.
 EXCEPTION_CYCLES = {"entry": 12, "return": 10, "tail_chain": 6, "fp_context_extra": 17}
@@ -83,6 +86,7 @@ class CycleCounter:
         self._retranslate: list[tuple[int, int]] = []
         self._in_emu = False
         self._irq_waiting = False
+        self._hint = (-1, 0, -1)       # (block serial, instruction address, index) from mmio_access
         self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
         fr = list(self.model.flash_ranges) + [(0, 0), (0, 0)]
         self._lib.tp_set_flash(self._st, fr[0][0], fr[0][1] - fr[0][0], fr[1][0], fr[1][1] - fr[1][0])
@@ -256,12 +260,46 @@ class CycleCounter:
         """Flags of the last block that completed (Flags.WFI: the core is sleeping)."""
         return Flags(int(self._lib.tp_get(self._st, _G["last_flags"])))
 
+    def mmio_access(self, address: int) -> None:
+        """Call at the start of an MMIO callback with the accessed address: `cycles`/`energy_uJ` read in
+        that callback then count up to the accessing instruction exactly (without it: up to the start
+        of the running block, since unicorn leaves PC stale in mmio callbacks). Finds, among the running
+        block's memory instructions after the one matched last in this execution, the first whose
+        address computed from the current registers covers `address`. Costs a few register reads."""
+        if not self._in_emu:
+            return
+        serial = int(self._lib.tp_get(self._st, _G["serial"]))
+        start = int(self._lib.tp_get(self._st, _G["pending"]))
+        size = int(self._lib.tp_get(self._st, _G["pending_size"]))
+        if not size:
+            return
+        after = self._hint[2] if self._hint[0] == serial else -1
+        regs: dict[int, int] = {}
+
+        def reg(rid: int) -> int:
+            if rid not in regs:
+                regs[rid] = self.uc.reg_read(rid)
+            return regs[rid]
+
+        for index, (off, lo_of, nbytes) in enumerate(self._decoder.memory_ops(start, size)):
+            if index <= after:
+                continue
+            lo = lo_of(reg) & 0xFFFFFFFF
+            if lo <= address < lo + nbytes:
+                self._hint = (serial, start + off, index)
+                return
+
+    def _pc_now(self) -> int:
+        if self._hint[0] >= 0 and self._hint[0] == int(self._lib.tp_get(self._st, _G["serial"])):
+            return self._hint[1]
+        return self.uc.reg_read(arm_const.UC_ARM_REG_PC) & ~1
+
     @property
     def cycles(self) -> int:
-        """HCLK cycles so far. Inside emulation (MMIO callbacks) counts the running block up to the PC."""
+        """HCLK cycles so far. Inside emulation (MMIO callbacks) counts the running block up to the PC
+        (exact after `mmio_access(address)`, else the block start: unicorn's PC is stale there)."""
         if self._in_emu:
-            pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
-            return int(self._lib.tp_cycles_at(self._st, pc & ~1))
+            return int(self._lib.tp_cycles_at(self._st, self._pc_now()))
         return int(self._lib.tp_get(self._st, _G["cycles"]))
 
     @property
@@ -286,8 +324,7 @@ class CycleCounter:
     def energy_uJ(self) -> float:
         """Energy since reset (µJ), cheap; inside emulation counts the running block up to the PC."""
         if self._in_emu:
-            pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
-            fj = int(self._lib.tp_energy_at(self._st, pc & ~1))
+            fj = int(self._lib.tp_energy_at(self._st, self._pc_now()))
         else:
             fj = int(self._lib.tp_get(self._st, _G["energy_fj"]))
         uj = fj / FJ_PER_UJ

@@ -1,8 +1,8 @@
 """Build and load the native accounting library (sim/timing/native/tp_counter.c).
 
-The C file is compiled on first use with the system C compiler (`$CC`, else `cc`) into
-`$TINYPERF_CACHE/native/` (default `~/.cache/tinyperf/native/`), under a name keyed by the hash of the
-source, the compiler and the unicorn headers, so an edit or an upgrade rebuilds it. It includes the
+native/tp_counter.c (with its headers) is compiled on first use with the system C compiler (`$CC`,
+else `cc`) into `$TINYPERF_CACHE/native/` (default `~/.cache/tinyperf/native/`), under a name keyed by
+the hash of the sources, the compiler and the unicorn headers, so an edit or an upgrade rebuilds it. It includes the
 headers shipped inside the unicorn wheel and links no libunicorn symbol: `cycles.py` hands it the
 functions of the library the Python binding loaded, so the hooks drive the same engine instance.
 """
@@ -24,7 +24,8 @@ from tinyperf.errors import SimError
 
 log = logging.getLogger("tinyperf.sim.timing")
 
-SOURCE = Path(__file__).resolve().parent / "native" / "tp_counter.c"
+NATIVE_DIR = Path(__file__).resolve().parent / "native"
+SOURCE = NATIVE_DIR / "tp_counter.c"          # includes tp_types.h and tp_memory.h
 CFLAGS = ("-O2", "-shared", "-fPIC", "-std=c11", "-Wall")
 
 
@@ -55,7 +56,9 @@ def load_native() -> ctypes.CDLL:
     """Compile (once per source hash) and load the native library; returns the ctypes handle."""
     cc = _compiler()
     inc = unicorn_include_dir()
-    digest = hashlib.sha256(SOURCE.read_bytes())
+    digest = hashlib.sha256()
+    for path in sorted(NATIVE_DIR.glob("*.[ch]")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(" ".join((cc,) + CFLAGS).encode())
     digest.update((inc / "unicorn" / "unicorn.h").read_bytes())
     out_dir = cache_dir() / "native"

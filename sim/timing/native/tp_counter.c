@@ -1,174 +1,26 @@
 /* Native cycle accounting for the tinyperf Cortex-M4 model (see sim/timing/cycles.py).
  *
  * Unicorn calls tp_block_hook (UC_HOOK_BLOCK) at the entry of every translated block. The hook
- *   1. commits the previous block (now known to have run to its end): its static cost in cycles, the
- *      branch penalty when it left other than by falling through, and the flash fetch stalls of the
- *      128-bit lines it spans (ART instruction cache and prefetch, FLASH_ACR.LATENCY wait states);
- *   2. looks the new block up in a hash table keyed by (address, size); on a miss it calls back into
- *      Python once (capstone decode -> tp_define_block);
- *   3. stops the emulation (uc_emu_stop) when the cycle deadline is reached, after a block that can
- *      unmask interrupts while the run loop has an interrupt waiting, or after a WFI/WFE block.
+ *   1. looks the block up in a hash table keyed by (address, size); on a miss it calls back into
+ *      Python once (capstone decode -> tp_define_block; return 1 = the block needs new code hooks: stop
+ *      before it runs so Python can drop its translation);
+ *   2. commits the previous block (now known to have run to its end): its static cost in cycles, the
+ *      branch refill when it left by a taken branch, and the flash fetch stalls of the flash reads it
+ *      spans (ART instruction cache and prefetch, FLASH_ACR.LATENCY wait states; tp_memory.h);
+ *   3. stops the emulation (uc_emu_stop: the block does not run) when the cycle deadline is reached,
+ *      on request, after a block that can unmask interrupts while the run loop has an interrupt
+ *      waiting, or after a WFI/WFE block;
+ *   4. evaluates the block's flash data-read addresses from entry registers/memory (ART data cache).
  * The block entered last stays "pending" until the next hook or tp_sync() (called after emu_start
  * returns with the PC) charges it fully or up to the PC (faults, stops in the middle of a block).
- * tp_div_hook (UC_HOOK_CODE on divide instructions only) adds the operand-dependent divide cycles;
- * tp_mem_hook (UC_HOOK_MEM_READ on the flash ranges only) models the ART data cache.
+ * tp_div_hook / tp_load_hook (UC_HOOK_CODE on divide instructions and on loads whose address needs the
+ * run-time registers, only) add operand-dependent divide cycles and flash data reads; tp_mem_hook
+ * (UC_HOOK_MEM_READ over flash) is the exact-but-slow alternative for data reads.
  * Units: cycles are HCLK cycles; addresses are bus addresses.
  * No libunicorn symbol is linked: the Python side passes the functions of the library its binding
  * loaded, so the hook drives the very engine instance Python created. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unicorn/unicorn.h>
-
-typedef uc_err (*fn_emu_stop)(uc_engine *);
-typedef uc_err (*fn_reg_read)(uc_engine *, int, void *);
-typedef uc_err (*fn_mem_read)(uc_engine *, uint64_t, void *, uint64_t);
-/* Python miss callback: decode the block and call tp_define_block; returns 0 on success. */
-typedef int (*fn_miss)(uint64_t address, uint32_t size);
-
-enum {
-    F_BRANCH = 1,      /* last instruction may change the flow (taken branch costs taken_penalty) */
-    F_IRQWIN = 2,      /* contains CPSIE/CPSID or MSR PRIMASK/BASEPRI/BASEPRI_MAX/FAULTMASK/CONTROL */
-    F_WFI = 4,         /* contains WFI or WFE */
-    F_FLASH = 8,       /* fetched from flash (through the ART); else zero-wait memory */
-    F_SRAM_BUS = 16,   /* fetched over the System bus (SRAM): data accesses compete with fetches */
-    F_UNALIGNED_WIDE = 32, /* first instruction is 32-bit at a halfword-aligned address */
-    F_ALWAYS_TAKEN = 64,   /* unconditional exit branch / PC write: refill even to the next address */
-};
-
-enum { STOP_NONE = 0, STOP_DEADLINE = 1, STOP_IRQ_WINDOW = 2, STOP_WFI = 3, STOP_ERROR = 4, STOP_REQUEST = 5, STOP_RETRANSLATE = 6 };
-
-#define MAX_LINES 256   /* ART cache entries supported (instruction or data) */
-#define MAP_SIZE 4096   /* tag -> slot hint table (power of two) */
-
-/* Flash data-read addresses (see addresses.py): values read at block entry ("roots": a register, or the
- * 32-bit word at an expression over earlier roots), linear expressions over roots, and the loads. */
-#define MAX_ROOTS 16
-#define MAX_TERMS 3
-typedef struct { int32_t kind, reg, expr; } tp_root;
-typedef struct { int32_t n; int32_t root[MAX_TERMS]; int64_t coef[MAX_TERMS]; int64_t cst; } tp_expr;
-typedef struct { int32_t expr; uint32_t nbytes; } tp_acc;
-
-typedef struct tp_block {
-    uint32_t addr, size, n_insn;
-    uint32_t cost;          /* static cycles at zero wait states, branch not taken */
-    uint32_t taken_penalty; /* extra cycles when the block leaves by a taken branch */
-    uint32_t flags;
-    uint32_t mem_accesses;  /* data loads/stores (System-bus contention when run from SRAM) */
-    uint32_t nlines;        /* fetch lines spanned */
-    uint32_t *line_cycles;  /* static cycles spent in each fetch line */
-    uint16_t *insn_off;     /* byte offset of each instruction, n_insn entries */
-    uint32_t *prefix;       /* static cycles before each instruction, n_insn + 1 entries */
-    uint64_t execs;         /* completed executions */
-    uint64_t energy;        /* static energy of one execution (fJ, zero wait states) */
-    uint64_t dyn;           /* dynamic cycles charged to it (stalls, refills, divides), all executions */
-    tp_root *roots;         /* loads that may read flash (ART data cache model) */
-    tp_expr *exprs;
-    tp_acc *accs;
-    uint32_t nroots, nexprs, nacc;
-    uint32_t id;
-} tp_block;
-
-typedef struct {
-    uint32_t tag[MAX_LINES];
-    uint64_t used[MAX_LINES];
-    uint16_t map[MAP_SIZE]; /* tag & (MAP_SIZE-1) -> slot + 1 (a hint, verified against tag[]) */
-    uint32_t n;             /* entries in use for this cache (0 = disabled) */
-    uint64_t clock;
-} tp_cache;
-
-typedef struct {
-    uint32_t addr;
-    int rn, rm;             /* unicorn register ids */
-    int is_signed;
-} tp_div;
-
-/* A load whose address the block-entry tracker cannot derive: a UC_HOOK_CODE on its address reads the
- * registers just before it executes. address = base + index << shift + (post ? 0 : disp). */
-typedef struct {
-    int32_t base, index, shift, post;
-    int64_t disp;
-    uint32_t nbytes;
-} tp_ldesc;
-
-/* address -> index map (open addressing; key stored + 1 so that 0 means empty) */
-typedef struct { uint32_t *keys; int32_t *vals; uint32_t cap, n; } tp_amap;
-
-static int amap_get(const tp_amap *m, uint32_t key) {
-    if (!m->cap) return -1;
-    uint32_t mask = m->cap - 1, i = (key * 2654435761u) & mask;
-    for (;;) {
-        if (!m->keys[i]) return -1;
-        if (m->keys[i] == key + 1) return m->vals[i];
-        i = (i + 1) & mask;
-    }
-}
-
-static void amap_put(tp_amap *m, uint32_t key, int32_t val) {
-    if ((m->n + 1) * 2 > m->cap) {
-        tp_amap old = *m;
-        m->cap = old.cap ? old.cap * 2 : 64;
-        m->keys = calloc(m->cap, sizeof(uint32_t));
-        m->vals = calloc(m->cap, sizeof(int32_t));
-        m->n = 0;
-        for (uint32_t i = 0; i < old.cap; i++)
-            if (old.keys[i]) amap_put(m, old.keys[i] - 1, old.vals[i]);
-        free(old.keys); free(old.vals);
-    }
-    uint32_t mask = m->cap - 1, i = (key * 2654435761u) & mask;
-    while (m->keys[i] && m->keys[i] != key + 1) i = (i + 1) & mask;
-    if (!m->keys[i]) m->n++;
-    m->keys[i] = key + 1;
-    m->vals[i] = val;
-}
-
-typedef struct {
-    /* engine */
-    uc_engine *uc;
-    fn_emu_stop emu_stop;
-    fn_reg_read reg_read;
-    fn_mem_read mem_read;
-    fn_miss miss;
-    int pc_reg;
-    /* block table */
-    tp_block **table;       /* open addressing, cap entries */
-    uint32_t cap, count;
-    tp_block **blocks;      /* by id */
-    uint32_t nblocks, blocks_cap;
-    /* divide table */
-    tp_div *divs;
-    uint32_t ndivs, divs_cap;
-    tp_amap divmap, ldmap;
-    tp_ldesc *ldescs;
-    uint32_t nldescs, ldescs_cap;
-    uint64_t hooked_loads;          /* executions of hooked (untracked) loads */
-    /* accounting */
-    uint64_t cycles, instructions, deadline;
-    uint64_t extra_cycles;          /* add()ed by the run loop */
-    uint64_t fetch_stall, data_stall, branch_cycles, div_cycles, bus_stall;
-    uint64_t ic_hits, ic_misses, dc_hits, dc_misses, flash_reads, taken_branches;
-    uint64_t partial_cycles, partial_insns;  /* charged for blocks cut short (faults, stops) */
-    uint64_t flash_fetch_reads, flash_data_reads;  /* flash array reads (ART misses, prefetches) */
-    /* energy (fJ): accumulated, and per-event coefficients set by tp_set_energy */
-    uint64_t energy;
-    uint64_t e_stall, e_flash_read, e_taken, e_div, e_bus;
-    tp_block *pending;
-    int pending_seq;                /* pending block was entered by falling through */
-    uint32_t last_end;              /* fall-through address of the block committed last (0: none) */
-    tp_block *stopped_at;           /* block whose hook requested the stop (it did not run) */
-    int stop_reason;
-    int irq_waiting, stop_on_wfi, stop_req;
-    int error;
-    uint32_t last_flags;            /* flags of the block committed last */
-    /* memory system */
-    uint32_t ws, prften, icen, dcen, line_shift, dline_shift, sram_penalty, unaligned_extra;
-    uint32_t flash_lo, flash_size, alias_lo, alias_size;   /* flash and its boot alias (data reads) */
-    uint32_t ram_lo[4], ram_size[4];   /* plain memory the entry-time pointer reads may touch (never MMIO) */
-    uint32_t cur_line;              /* fetch line held by the flash interface (+1, 0 = none) */
-    uint32_t cur_line_cycles;       /* cycles spent executing from cur_line */
-    uint32_t cur_dline;             /* data line held (+1) */
-    tp_cache ic, dc;
-} tp_state;
+#include "tp_types.h"
+#include "tp_memory.h"
 
 /* ---------------------------------------------------------------- block table */
 
@@ -286,66 +138,6 @@ int tp_define_block(tp_state *st, uint32_t addr, uint32_t size, uint32_t n, cons
     return (int)b->id;
 }
 
-/* ---------------------------------------------------------------- ART caches */
-
-static int cache_miss_path(tp_cache *c, uint32_t tag);
-
-static inline int cache_access(tp_cache *c, uint32_t tag) {
-    /* fully associative, LRU; returns 1 on hit. A miss fills the least recently used line. */
-    uint32_t s = c->map[tag & (MAP_SIZE - 1)];
-    if (__builtin_expect(s && s - 1 < c->n && c->tag[s - 1] == tag, 1)) {
-        c->used[s - 1] = ++c->clock;
-        return 1;
-    }
-    return cache_miss_path(c, tag);
-}
-
-static int cache_miss_path(tp_cache *c, uint32_t tag) {
-    uint32_t victim = 0, h = tag & (MAP_SIZE - 1);
-    uint64_t oldest = UINT64_MAX;
-    c->clock++;
-    for (uint32_t i = 0; i < c->n; i++) {
-        if (c->tag[i] == tag) { c->used[i] = c->clock; c->map[h] = (uint16_t)(i + 1); return 1; }
-        if (c->used[i] < oldest) { oldest = c->used[i]; victim = i; }
-    }
-    if (c->n) { c->tag[victim] = tag; c->used[victim] = c->clock; c->map[h] = (uint16_t)(victim + 1); }
-    return 0;
-}
-
-static void cache_reset(tp_cache *c) {
-    for (uint32_t i = 0; i < MAX_LINES; i++) { c->tag[i] = UINT32_MAX; c->used[i] = 0; }
-    memset(c->map, 0, sizeof c->map);
-}
-
-/* Fetch stall cycles of block b's lines given how it was entered (seq = fell through). Updates the
- * flash interface state (current line, instruction cache). */
-static uint32_t fetch_stalls(tp_state *st, tp_block *b, int seq) {
-    uint32_t stall = 0, line = (b->addr >> st->line_shift) + 1;   /* +1: 0 means none */
-    for (uint32_t k = 0; k < b->nlines; k++, line++) {
-        if (line != st->cur_line) {
-            int sequential = (k > 0 || seq) && line == st->cur_line + 1;
-            if (st->icen && cache_access(&st->ic, line)) {
-                st->ic_hits++;
-            } else if (st->prften && sequential) {
-                /* the next line was read while the previous one executed: stall only for what the
-                 * read (ws + 1 cycles) has left */
-                uint32_t need = st->ws + 1, spent = st->cur_line_cycles;
-                if (st->ws && spent < need) stall += need - spent;
-                if (st->icen) st->ic_misses++;
-                st->flash_fetch_reads++;
-            } else {
-                stall += st->ws;
-                if (st->icen) st->ic_misses++;
-                st->flash_fetch_reads++;
-            }
-            st->cur_line = line;
-            st->cur_line_cycles = 0;
-        }
-        st->cur_line_cycles += b->line_cycles[k];
-    }
-    return stall;
-}
-
 /* ---------------------------------------------------------------- accounting */
 
 static void commit(tp_state *st, tp_block *p, uint32_t next, const tp_block *b) {
@@ -382,14 +174,15 @@ static void commit(tp_state *st, tp_block *p, uint32_t next, const tp_block *b) 
     p->execs++;
 }
 
-static void block_data_reads(tp_state *st, tp_block *b);
 
 void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
     tp_state *st = (tp_state *)user_data;
     uint32_t addr = (uint32_t)address;
     tp_block *p = st->pending;
     int seq = 0;
-    tp_block *b = lookup(st, addr, size);
+    st->serial++;
+    tp_block *b = p && p->succ && p->succ->addr == addr && p->succ->size == size ? p->succ
+                                                                              : lookup(st, addr, size);
     if (!b) {
         int rc = st->miss(address, size);
         b = rc >= 0 ? lookup(st, addr, size) : NULL;
@@ -413,7 +206,7 @@ void tp_block_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_da
             return;
         }
     }
-    if (p) commit(st, p, addr, b);
+    if (p) { commit(st, p, addr, b); p->succ = b; }
     seq = addr == st->last_end;    /* also across emu_start restarts: the model ignores slicing */
     st->pending = b;
     st->pending_seq = seq;
@@ -470,6 +263,7 @@ uint32_t tp_div_cycles(uint32_t n, uint32_t m, int is_signed) {
 }
 
 void tp_div_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data) {
+    (void)size;
     tp_state *st = (tp_state *)user_data;
     int i = div_find(st, (uint32_t)address);
     if (i < 0) return;
@@ -483,72 +277,12 @@ void tp_div_hook(uc_engine *uc, uint64_t address, uint32_t size, void *user_data
     if (st->pending) st->pending->dyn += extra;
 }
 
-/* One DCode read of flash at address: ART data cache (current buffer, cache, else a flash read costing
- * LATENCY wait states). */
-static void data_line(tp_state *st, uint32_t address) {
-    uint32_t line = (address >> st->dline_shift) + 1;
-    st->flash_reads++;
-    if (line == st->cur_dline) return;
-    st->cur_dline = line;
-    if (st->dcen && cache_access(&st->dc, line)) { st->dc_hits++; return; }
-    if (st->dcen) st->dc_misses++;
-    st->flash_data_reads++;
-    st->data_stall += st->ws;
-    st->cycles += st->ws;
-    st->energy += st->ws * st->e_stall + st->e_flash_read;
-    if (st->pending) st->pending->dyn += st->ws;
-}
-
-static inline int in_flash(tp_state *st, uint32_t a) {
-    return (a - st->flash_lo) < st->flash_size || (a - st->alias_lo) < st->alias_size;
-}
-
 /* Exact mode: UC_HOOK_MEM_READ over the flash ranges (forces unicorn's slow path for every load). */
 void tp_mem_hook(uc_engine *uc, int type, uint64_t address, int size, int64_t value, void *user_data) {
     (void)uc; (void)type; (void)value;
     tp_state *st = (tp_state *)user_data;
     uint32_t a = (uint32_t)address, last = (uint32_t)(address + (size ? size : 1) - 1);
     for (uint32_t l = a >> st->dline_shift; l <= last >> st->dline_shift; l++)
-        data_line(st, l << st->dline_shift);
-}
-
-static inline uint32_t eval_expr(const tp_expr *e, const uint32_t *vals) {
-    uint64_t s = (uint64_t)e->cst;
-    for (int k = 0; k < e->n; k++) s += (uint64_t)e->coef[k] * vals[e->root[k]];
-    return (uint32_t)s;
-}
-
-/* Fast mode: at block entry, evaluate the block's load addresses from the entry registers and memory
- * words (addresses.py); those in flash go through data_line. */
-static void block_data_reads(tp_state *st, tp_block *b) {
-    uint32_t vals[MAX_ROOTS];
-    for (uint32_t i = 0; i < b->nroots; i++) {
-        const tp_root *r = &b->roots[i];
-        vals[i] = 0;
-        if (r->kind == 0) {
-            st->reg_read(st->uc, r->reg, &vals[i]);
-        } else {
-            /* never read outside flash/RAM: a peripheral read has side effects (e.g. RDR clears
-             * RXNE); such a pointer stays 0, its loads are then simply not in flash */
-            uint32_t a = eval_expr(&b->exprs[r->expr], vals);
-            int ok = in_flash(st, a);
-            for (int k = 0; k < 4 && !ok; k++) ok = st->ram_size[k] >= 4 && (a - st->ram_lo[k]) <= st->ram_size[k] - 4;
-            if (ok) st->mem_read(st->uc, a, &vals[i], 4);
-        }
-    }
-    for (uint32_t i = 0; i < b->nacc; i++) {
-        uint32_t addr = eval_expr(&b->exprs[b->accs[i].expr], vals);
-        if (!in_flash(st, addr)) continue;
-        uint32_t last = addr + (b->accs[i].nbytes ? b->accs[i].nbytes : 1) - 1;
-        for (uint32_t l = addr >> st->dline_shift; l <= last >> st->dline_shift; l++)
-            data_line(st, l << st->dline_shift);
-    }
-}
-
-static inline void flash_range_read(tp_state *st, uint32_t addr, uint32_t nbytes) {
-    if (!in_flash(st, addr)) return;
-    uint32_t last = addr + (nbytes ? nbytes : 1) - 1;
-    for (uint32_t l = addr >> st->dline_shift; l <= last >> st->dline_shift; l++)
         data_line(st, l << st->dline_shift);
 }
 
@@ -578,6 +312,8 @@ void tp_mem_nop_hook(uc_engine *uc, int type, uint64_t address, int size, int64_
 /* Charge the pending block after emu_start returned with the core at pc. faulted: the instruction at
  * pc raised a fault (it and the rest of the block did not complete). */
 void tp_sync(tp_state *st, uint32_t pc, int faulted) {
+    (void)faulted;   /* informational: a fault and a callback's uc_emu_stop both leave PC at the
+                      * instruction that did not complete */
     tp_block *p = st->pending;
     st->pending = NULL;
     if (!p) return;
@@ -689,6 +425,7 @@ uint64_t tp_get(tp_state *st, int what) {
     case 22: return st->energy;         case 23: return st->flash_fetch_reads;
     case 24: return st->flash_data_reads;
     case 25: return st->hooked_loads;   case 26: return st->nldescs;
+    case 27: return st->serial;         case 28: return st->pending ? st->pending->size : 0;
     default: return 0;
     }
 }
