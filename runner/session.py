@@ -13,6 +13,13 @@ from tinyperf.runner.tasks import Task
 
 log = logging.getLogger("tinyperf.runner.session")
 
+#: Our firmware (profile "tinyperf-fw ...") takes commands of up to 1024 characters (firmware/include/
+#: protocol.h, TP_CMD_MAX), so inputs go in 240-byte chunks (`db ` + 480 hex digits); any other firmware
+#: gets the EEMBC-safe 32-byte chunks (80-character command buffer). 240-byte chunks load about a third
+#: faster on the simulated board.
+OWN_FIRMWARE = "tinyperf-fw"
+OWN_CHUNK_BYTES = 240
+
 
 @dataclass
 class Session:
@@ -79,6 +86,8 @@ def open_session(
         name = client.name()
         profile = client.profile()
         check_profile(profile, task, allow_placeholder=allow_placeholder)
+        if profile.firmware.startswith(OWN_FIRMWARE):
+            client.chunk_bytes = OWN_CHUNK_BYTES
         log.info(
             "%s: DUT %r, firmware %r, model %s", backend.transport.name, name, profile.firmware, profile.model
         )

@@ -119,6 +119,8 @@ class SimBoard:
         if hasattr(self.counter, "mmio_access"):          # exact cycles and PC inside MMIO callbacks
             self.bus.before_access = self.counter.mmio_access
             self.bus.pc_of = self._pc_now
+        if hasattr(self.counter, "set_time_source"):       # snapshots get "seconds"; static power
+            self.counter.set_time_source(lambda: self.seconds)
         self.poll = PollFastForward(self)
         self.poll.enabled = fast_forward
         self.bus.on_read = self._observe_read
@@ -362,8 +364,8 @@ class SimBoard:
     def _next_event(self, now: int) -> int | None:
         """Advance the peripherals whose event is due; the absolute cycle of the earliest next event.
         Models catch up with time on every register access, so only models with an event are called.
-        Each model's next event is cached as an absolute cycle until the bus touches it (any write
-        anywhere, which may change clocks, invalidates all), host bytes arrive, or it is advanced."""
+        Each model's next event is cached as an absolute cycle until the bus accesses it (a write to the
+        RCC, which may change clocks, invalidates all), host bytes arrive, or it is advanced."""
         cache = self._event_cache
         dirty = self.bus.touched
         if self.bus.wrote:
@@ -422,11 +424,15 @@ class SimBoard:
         return st.group(st.prio[exc]) < st.execution_priority(0, r.get("basepri"), r.get("faultmask"))
 
     def _sleep_until(self, now: int, event: int | None, limit: int | None, deadline: int) -> None:
-        if event is None and any(h.endpoints for h in self.uart_hosts.values()):
-            for host in self.uart_hosts.values():     # interactive: wait in host time for input
-                if host.wait(0.05):
-                    break
-            return
+        """The core sleeps: move simulated time to `deadline` at once. With a pty/TCP endpoint open the
+        host side is interactive: sleep is paced to host time (at most 50 ms per step) and ends early
+        when host input arrives, so an idle firmware neither races ahead nor spins."""
+        if any(h.endpoints for h in self.uart_hosts.values()):
+            step_s = 0.05 if event is None else min(0.05, (deadline - now) / self._hclk())
+            hosts = [h for h in self.uart_hosts.values() if h.endpoints]
+            if hosts[0].wait(step_s) or event is None:
+                return
+            deadline = min(deadline, now + max(1, round(step_s * self._hclk())))
         target = deadline if event is not None or limit is not None else None
         if target is None:
             raise SimTimeout(self.report(f"firmware sleeps ({self._sleeping.upper()}) with no interrupt or event "

@@ -39,8 +39,8 @@ class Bus:
         self.trace = False
         self.on_error = on_error
         self.error: BaseException | None = None    # first exception raised by a model or --strict
-        self.touched: set[Peripheral] = set()      # peripherals read since the run loop last looked
-        self.wrote = False                         # any peripheral written since then
+        self.touched: set[Peripheral] = set()      # peripherals accessed since the run loop last looked
+        self.wrote = False                         # a write that may affect every model (clock tree)
         self.accesses = 0                          # MMIO accesses so far (reads and writes)
         # set by the board: called with the address before each access (cycle model: exact PC), the PC
         # of the accessing instruction, and an observer of every completed read (address, value)
@@ -114,7 +114,9 @@ class Bus:
             return
         if self.trace:
             log.info("W %-8s 0x%08x (%d) = 0x%x", p.name, address, size, value)
-        self.wrote = True
+        self.touched.add(p)
+        if hasattr(p, "clock_listeners"):           # RCC: a clock change moves every model's events
+            self.wrote = True
         p.write(address - p.spec.base, size, value)
 
     def _unmodelled(self, address: int, size: int, value: int | None) -> int:

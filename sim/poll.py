@@ -40,6 +40,8 @@ class PollFastForward:
         self.enabled = True
         self.skipped_iterations = 0
         self.skipped_cycles = 0
+        self.skipped_instructions = 0   # not in counter.instructions unless the counter has repeat_loop
+        self.counts_instructions = hasattr(board.counter, "repeat_loop")
         self._ram = [m.buffer for m in board.memory.regions if m.writable and m.region.kind == "sram"]
         self.reset()
 
@@ -112,3 +114,5 @@ class PollFastForward:
         self._insns = board.counter.instructions
         self.skipped_iterations += k
         self.skipped_cycles += cycles
+        if repeat is None:
+            self.skipped_instructions += k * self._period_insns

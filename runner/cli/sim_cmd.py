@@ -28,8 +28,8 @@ def add_arguments(parser) -> None:
     where.add_argument("--pty", action="store_true", help="expose the console UART as a pseudo-terminal "
                        "(prints its path, e.g. 'LPUART1 on /dev/pts/5')")
     where.add_argument("--tcp", type=int, metavar="PORT", help="expose the console UART on 127.0.0.1:PORT")
-    parser.add_argument("--max-seconds", type=float, default=10.0, metavar="N",
-                        help="simulated seconds to run (default: %(default)s)")
+    parser.add_argument("--max-seconds", type=float, default=None, metavar="N",
+                        help="simulated seconds to run (default: 10, or no limit with --pty/--tcp)")
     parser.add_argument("--host-timeout", type=float, default=None, metavar="N",
                         help="abort after N seconds of host (wall-clock) time")
     parser.add_argument("--strict", action="store_true",
@@ -70,8 +70,10 @@ def run(args) -> int:
                 print(f"{console.name} on tcp 127.0.0.1:{host.open_tcp(args.tcp)}", flush=True)
             else:
                 host.uart.tx_listeners.append(_stdout_writer)
+        interactive = args.pty or args.tcp is not None
+        max_seconds = args.max_seconds if args.max_seconds is not None else (None if interactive else 10.0)
         try:
-            reason = board.run(max_seconds=args.max_seconds, host_timeout_s=args.host_timeout)
+            reason = board.run(max_seconds=max_seconds, host_timeout_s=args.host_timeout)
         except FirmwareFault as e:
             print(f"tinyperf sim: {e}", file=sys.stderr)
             return 1

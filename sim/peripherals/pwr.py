@@ -65,6 +65,14 @@ class Pwr(Peripheral):
         hclk = int(self.ctx.clock_hz("HCLK")) or 1
         self._vosf_until = self.ctx.cycles + max(1, int(VOSF_SETTLE_S * hclk))
 
+    def next_event(self) -> int | None:
+        """Cycles until SR2.VOSF clears: a register value that changes with time is an event (the run
+        loop's busy-wait fast-forward, sim/poll.py, relies on it)."""
+        if self._vosf_until is None:
+            return None
+        left = self._vosf_until - self.ctx.cycles
+        return left if left > 0 else None
+
     def _write_scr(self, value: int, old: int) -> int:
         self["SR1"] = self["SR1"] & ~(value & 0x11F)
         return 0

@@ -252,7 +252,10 @@ class Uart(Timed, Peripheral):
 
     def next_event(self) -> int | None:
         self.sync()
-        times = [t for t in (self._tx_done, self._rx_done, self._idle_at) if t is not None]
+        # The IDLE flag is only an event when it raises an interrupt; otherwise the next register read
+        # (which syncs) sets it on time, and a run-loop stop per received byte is saved.
+        idle = self._idle_at if self.values["CR1"] & IDLEIE else None
+        times = [t for t in (self._tx_done, self._rx_done, idle) if t is not None]
         if not times:
             return None
         return max(1, ceil(min(times) - self._now()))

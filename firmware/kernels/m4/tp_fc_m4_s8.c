@@ -8,6 +8,7 @@
 #include "tp_fc.h"
 #include "tp_dsp.h"
 #include "tp_fixedpoint.h"
+#include "tp_m4_gemm.h"   /* TP_RQ_PAIR */
 
 static inline int32_t quad_stride(int32_t k)
 {
@@ -28,6 +29,12 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
         return TP_ERR_ARG;
     }
     const int32_t stride = quad_stride(k);
+    /* per-tensor quantization: the pair requantization reads two (equal) entries */
+    const int32_t mt[2] = {op->multiplier[0], op->multiplier[0]}, st[2] = {op->shift[0], op->shift[0]};
+    int32_t right_shifts = 1;
+    for (int32_t i = 0; i < (op->per_channel ? n : 1); ++i) {
+        right_shifts &= op->shift[i] <= 0;
+    }
     for (int32_t b = 0; b < op->batches; ++b) {
         const int8_t *x = input + b * k;
         int8_t *out = output + b * n;
@@ -92,6 +99,14 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
                 a1 += w[r + i] * v;
                 a2 += w[2 * r + i] * v;
                 a3 += w[3 * r + i] * v;
+            }
+            if (right_shifts) {
+                const int32_t *mp = op->per_channel ? op->multiplier + o : mt, *sp = op->per_channel ? op->shift + o : st;
+                TP_RQ_PAIR(out + o, mp, sp, op->output_offset, op->act_min, op->act_max, a0, a1);
+                mp = op->per_channel ? mp + 2 : mt;
+                sp = op->per_channel ? sp + 2 : st;
+                TP_RQ_PAIR(out + o + 2, mp, sp, op->output_offset, op->act_min, op->act_max, a2, a3);
+                continue;
             }
             out[o] = out_s8(op, a0, o);
             out[o + 1] = out_s8(op, a1, o + 1);

@@ -126,11 +126,57 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
     } while (0)
 #endif
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Requantize one accumulator in asm (see tp_requant_m4, right shifts only): multiplier at [mp, #MO],
+ * shift at [sp, #MO]; SMMULR(2 acc, m), RoundingDivideByPOT, + offset, clamp, store at [OUT, #I]. */
+#define TP_RQ_ASM(A, MO, I)                                                                    \
+    "ldr %[m], [%[mp], #" MO "]\n\t"                                                            \
+    "ldr %[r], [%[sp], #" MO "]\n\t"                                                            \
+    "lsl %[v], " A ", #1\n\t"                                                                  \
+    "rsb %[r], %[r], #0\n\t"                                                                    \
+    "smmulr %[v], %[v], %[m]\n\t"                                                               \
+    "movs %[t], #1\n\t"                                                                         \
+    "lsl %[t], %[t], %[r]\n\t"                                                                  \
+    "sub %[t], %[t], #1\n\t"                                                                    \
+    "and %[m], %[v], %[t]\n\t"                                                                  \
+    "lsr %[t], %[t], #1\n\t"                                                                    \
+    "add %[t], %[t], %[v], lsr #31\n\t"                                                         \
+    "asr %[v], %[v], %[r]\n\t"                                                                  \
+    "cmp %[m], %[t]\n\t"                                                                        \
+    "it gt\n\t"                                                                                 \
+    "addgt %[v], %[v], #1\n\t"                                                                  \
+    "add %[v], %[v], %[off]\n\t"                                                                \
+    "cmp %[v], %[lo]\n\t"                                                                       \
+    "it lt\n\t"                                                                                 \
+    "movlt %[v], %[lo]\n\t"                                                                     \
+    "cmp %[v], %[hi]\n\t"                                                                       \
+    "it gt\n\t"                                                                                 \
+    "movgt %[v], %[hi]\n\t"                                                                     \
+    "strb %[v], [%[o], #" I "]\n\t"
+/* Two adjacent channels (multiplier/shift at mp/sp) of one pixel: O[0] from A, O[1] from B. */
+#define TP_RQ_PAIR(O, MP, SP, OFF, LO, HI, A, B)                                               \
+    do {                                                                                       \
+        int32_t m_, r_, v_, t_;                                                                \
+        __asm__ volatile(TP_RQ_ASM("%[a]", "0", "0") TP_RQ_ASM("%[b]", "4", "1")                \
+                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_), [t] "=&r"(t_)           \
+                         : [a] "r"(A), [b] "r"(B), [mp] "r"(MP), [sp] "r"(SP), [o] "r"(O),       \
+                           [off] "r"(OFF), [lo] "r"(LO), [hi] "r"(HI),                           \
+                           "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
+                         : "cc", "memory");                                                    \
+    } while (0)
+#else
+#define TP_RQ_PAIR(O, MP, SP, OFF, LO, HI, A, B)                                               \
+    do {                                                                                       \
+        (O)[0] = tp_out_s8(A, (MP)[0], (SP)[0], OFF, LO, HI);                                  \
+        (O)[1] = tp_out_s8(B, (MP)[1], (SP)[1], OFF, LO, HI);                                  \
+    } while (0)
+#endif
+
 /** All output channels for one column pair. weights in pair layout (flash or the SRAM cache), channels
  *  [oc0, oc1) with oc0 even; bias/mult/shift indexed by absolute channel. out0/out1 point at the pixels'
  *  channel 0 (out1 may equal out0 when the second pixel is a duplicate). */
 static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *weights, int32_t oc0, int32_t oc1,
-                                const tp_conv_s8_t *op, int8_t *out0, int8_t *out1)
+                                const tp_conv_s8_t *op, int8_t *out0, int8_t *out1, int32_t right_shifts)
 {
     const tp_conv_params *p = &op->conv;
     const int32_t g = k >> 2, r = k & 3, stride = tp_pair_stride(k);
@@ -150,12 +196,16 @@ static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *we
             a10 += wb * tail0[i];
             a11 += wb * tail1[i];
         }
-        const int32_t m0 = op->multiplier[oc], s0 = op->shift[oc];
-        const int32_t m1 = op->multiplier[oc + 1], s1 = op->shift[oc + 1];
-        out0[oc] = tp_out_s8(a00, m0, s0, off, lo, hi);
-        out0[oc + 1] = tp_out_s8(a10, m1, s1, off, lo, hi);
-        out1[oc] = tp_out_s8(a01, m0, s0, off, lo, hi);
-        out1[oc + 1] = tp_out_s8(a11, m1, s1, off, lo, hi);
+        const int32_t *mp = op->multiplier + oc, *sp = op->shift + oc;
+        if (right_shifts) {
+            TP_RQ_PAIR(out0 + oc, mp, sp, off, lo, hi, a00, a10);
+            TP_RQ_PAIR(out1 + oc, mp, sp, off, lo, hi, a01, a11);
+            continue;
+        }
+        out0[oc] = tp_out_s8(a00, mp[0], sp[0], off, lo, hi);
+        out0[oc + 1] = tp_out_s8(a10, mp[1], sp[1], off, lo, hi);
+        out1[oc] = tp_out_s8(a01, mp[0], sp[0], off, lo, hi);
+        out1[oc + 1] = tp_out_s8(a11, mp[1], sp[1], off, lo, hi);
     }
     if (oc < oc1) {  /* odd last channel: plain row */
         const int16_t *c = cols;
@@ -224,6 +274,10 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
         chunk_pairs = pairs + 1;   /* no cache: read weights straight from flash */
     }
     const int32_t pixels = op->output.h * op->output.w;
+    int32_t right_shifts = 1;   /* every channel's shift <= 0: the asm requantization applies */
+    for (int32_t oc = 0; oc < out_c; ++oc) {
+        right_shifts &= op->shift[oc] <= 0;
+    }
     for (int32_t pair0 = 0; pair0 <= pairs; pair0 += chunk_pairs) {
         const int32_t oc0 = 2 * pair0;
         int32_t oc1 = 2 * (pair0 + chunk_pairs);
@@ -251,7 +305,7 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
                     tp_expand_pair(c1, scratch, k, 1);
                 }
                 tp_gemm_pair(scratch, k, w, oc0, oc1, op, out + px * out_c,
-                             out + (second ? px + 1 : px) * out_c);
+                             out + (second ? px + 1 : px) * out_c, right_shifts);
             }
         }
     }
