@@ -452,6 +452,7 @@ class SimBoard:
         counter.irq_waiting = pending
         self._intr.clear()
         self._mem_fault = self._nocp_at = None
+        self.poll.reset()        # a fixed point holds within one native run (no exception in between)
         self._stop_requested = False
         pc = self.regs.get("pc")
         before = counter.instructions

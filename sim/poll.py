@@ -12,6 +12,8 @@ limits). The detector then skips the k whole iterations that complete before the
 their cycles (k * period) to the counter: cycles, DWT CYCCNT and peripheral timing are the same as without
 the shortcut (tests/test_sim_poll.py runs both ways and compares).
 
+Exceptions run only between native runs, and the board resets the detector before each run, so an
+interrupt handler that changes memory (a tick counter) never invalidates a confirmed fixed point unseen.
 Cost: one tuple comparison per MMIO read; the register and SRAM checks run only when a loop repeats.
 """
 

@@ -68,7 +68,7 @@ def c_dims(shape) -> str:
     return f"{{{n}, {h}, {w}, {c}}}"
 
 
-WEIGHT_CACHE_BYTES = 8192   # SRAM the M4 convolutions may use to cache a chunk of weights (bytes)
+WEIGHT_CACHE_BYTES = 16384  # SRAM the M4 convolutions may use to cache a chunk of weights (bytes)
 
 
 def pair_layout(weights: np.ndarray) -> np.ndarray:

@@ -32,7 +32,8 @@ int32_t tp_conv_scratch_bytes(const tp_conv_s8_t *op);
  *           (pair stride = round_up(2K, 4)); an odd last channel as a plain row of K bytes. 4-byte aligned.
  *  bias:    required, with the input offset folded in: bias[c] + input_offset * sum_k w[c, k].
  *  scratch: op->scratch_bytes >= tp_conv_scratch_bytes(op) bytes, 4-byte aligned, caller owned.
- *  Bit-exact with tp_conv_ref_s8 on the unfolded bias and plain weights. */
+ *  Precondition (checked by the compiler): |bias| + sum |w| * 255 < 2^30 per channel (exact SMMULR
+ *  requantization). Bit-exact with tp_conv_ref_s8 on the unfolded bias and plain weights. */
 
 /** Cortex-M4 1x1 convolution (KH = KW = 1, no padding, any stride), 2x2-blocked SMLAD GEMM. */
 tp_status tp_conv_1x1_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);

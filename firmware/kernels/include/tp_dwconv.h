@@ -20,8 +20,10 @@ typedef struct {
 /** Reference DEPTHWISE_CONV_2D, any geometry. input [N, H, W, C_IN] (in), output [N, OH, OW, C_OUT] (out). */
 tp_status tp_dwconv_ref_s8(const tp_dwconv_s8_t *op, const int8_t *input, int8_t *output);
 
-/** Cortex-M4 depthwise convolution for depth_multiplier 1, dilation 1, any kernel size, stride and padding:
- *  four channels at a time with SMLAD; other shapes return TP_ERR_ARG. */
+/** Cortex-M4 depthwise convolution for depth_multiplier 1, dilation 1, any kernel size (<= 64 taps), stride
+ *  and padding: four channels at a time with SXTB16 + SMLABB/SMLATT (3x3 windows and the requantization
+ *  in inline assembly); other shapes return TP_ERR_ARG. Precondition (checked by the compiler):
+ *  |bias| + sum |w| * 255 < 2^30 per channel, so the SMMULR requantization is exact. */
 tp_status tp_dwconv_m4_s8(const tp_dwconv_s8_t *op, const int8_t *input, int8_t *output);
 
 #endif

@@ -27,7 +27,8 @@ tp_status tp_fc_ref_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output
 /** Cortex-M4 FULLY_CONNECTED, four output rows at a time with SMLAD. weights_offset must be 0.
  *  weights: "quad layout" of [output_depth, K]: rows in groups of 4, per group of 4 inputs the 4 bytes of
  *           each row (16 bytes), then the rows' K%4 tails padded to 4 bytes; output_depth%4 plain rows last.
- *  bias:    required, with the input offset folded in: bias[o] + input_offset * sum_i w[o, i]. */
+ *  bias:    required, with the input offset folded in: bias[o] + input_offset * sum_i w[o, i].
+ *  Precondition (checked by the compiler): |bias| + sum |w| * 255 < 2^30 per output. */
 tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output);
 
 #endif

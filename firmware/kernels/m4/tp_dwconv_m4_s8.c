@@ -5,7 +5,8 @@
  * sign-extended with SXTB16 and accumulated per channel with SMLABB/SMLATT. Output pixels whose window is
  * entirely inside the image use the bias with the input offset folded in (bias + offset * sum of taps,
  * computed here per group) and raw inputs; border pixels add the offset per tap (SADD16) and skip
- * outside taps, exactly as the reference. Bias as in the .tflite (no compile-time folding). */
+ * outside taps, exactly as the reference. Bias as in the .tflite (no compile-time folding). The 3x3
+ * window and the 4-channel requantization (SMMULR form, see tp_requant_m4) are inline assembly. */
 #include "tp_dwconv.h"
 #include "tp_dsp.h"
 #include "tp_fixedpoint.h"
