@@ -377,7 +377,8 @@ def _system_facts(cfg: BenchConfig, system: dict[str, Any], fw: Firmware, sessio
             }
         )
     if fw.build:
-        system["tinyperf"]["build"].update(json.loads(json.dumps(fw.build, default=str)))
+        mode = fw.build.get("mode", "performance")
+        system["tinyperf"]["build"][mode] = json.loads(json.dumps(fw.build, default=str))
     if session is not None:
         system["tinyperf"].update(
             {

@@ -86,9 +86,15 @@ def provide(
 
 
 def _facts(result: Any) -> dict[str, Any]:
-    facts = {}
-    for name in ("toolchain", "toolchain_version", "cflags", "opt", "sizes", "key", "compiler"):
+    """JSON-ready build facts of a BuildResult (toolchain, flags, section sizes in bytes, cache key)."""
+    facts: dict[str, Any] = {}
+    for name in ("mode", "baud", "toolchain", "toolchain_version", "cflags", "opt", "kernels", "key"):
         v = getattr(result, name, None)
         if v is not None:
             facts[name] = v if isinstance(v, (str, int, float, list, dict)) else str(v)
+    sizes = getattr(result, "sizes", None) or []
+    facts["sections"] = [
+        {"name": s.name, "region": s.region, "bytes": s.size} if hasattr(s, "region") else str(s)
+        for s in sizes
+    ]
     return facts

@@ -208,15 +208,16 @@ class DutClient:
         raise AssertionError("unreachable")
 
     # -- protocol commands -------------------------------------------------------------------------------
-    def sync(self, boot_timeout_s: float = 1.0) -> None:
-        """m-ready handshake: swallow boot output (up to its m-ready), then a `name` must get its m-ready."""
+    def sync(self, boot_timeout_s: float = 1.0) -> str:
+        """m-ready handshake: swallow boot output (up to its m-ready), then a `name` must get its m-ready.
+        Returns the DUT name."""
         try:
             self._collect("<boot>", boot_timeout_s)
         except SerialTimeout:
             pass  # no boot banner (already running, or reset not possible): fine
         except ProtocolError as e:
             log.info("%s: ignoring boot output: %s", self.t.name, e)
-        self.name()
+        return self.name()
 
     def name(self) -> str:
         for line in self.command("name", expect=NAME_RE, retry=True):

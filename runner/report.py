@@ -42,7 +42,9 @@ def table(entries: Sequence[Entry], division: str) -> str:
             if e.status == "failed"
             else (("valid" if e.valid else "NOT VALID") + (" (resumed)" if e.status == "resumed" else ""))
         )
-        rows.append((e.task, e.mode, ", ".join(score_cells(e)) or (e.error or "")[:70], status))
+        rows.append(
+            (e.task, e.mode, ", ".join(score_cells(e)) or ("see error below" if e.error else ""), status)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -53,7 +55,8 @@ def table(entries: Sequence[Entry], division: str) -> str:
                 notes.append(n)
     if division == "open":
         lines.insert(0, "OPEN DIVISION: any model; not comparable with closed-division results")
-    return "\n".join(lines + [f"note: {n}" for n in notes]) + "\n"
+    errors = [f"error: {e.task} {e.mode}: {e.error}" for e in entries if e.error]
+    return "\n".join(lines + [f"note: {n}" for n in notes] + errors) + "\n"
 
 
 def to_json(entries: Sequence[Entry], division: str) -> str:

@@ -82,8 +82,7 @@ def open_session(
         backend.reset()
         scale = float(getattr(backend, "timeout_scale", 1.0))
         client = DutClient(backend.transport, retries=retries, command_timeout_s=command_timeout_s * scale)
-        client.sync(boot_timeout_s=float(getattr(backend, "boot_timeout_s", 1.0)) * scale)
-        name = client.name()
+        name = client.sync(boot_timeout_s=float(getattr(backend, "boot_timeout_s", 1.0)) * scale)
         profile = client.profile()
         check_profile(profile, task, allow_placeholder=allow_placeholder)
         if profile.firmware.startswith(OWN_FIRMWARE):

@@ -272,8 +272,7 @@ class SimBoard:
     def set_trace(self, on: bool) -> None:
         """Log every peripheral access and exception entry/return (logger tinyperf.sim.*, INFO)."""
         self.trace = on
-        self.bus.trace = on
-        for p in self.peripherals.values():
+        for p in self.peripherals.values():     # each model logs its accesses with register names
             p.trace = on
 
     def symbol(self, address: int) -> str | None:

@@ -43,6 +43,9 @@ class Dwt(Peripheral):
         super().reset()
         self._base_value, self._base_cycle, self._counting = 0, 0, False
 
+    def read_stable_for(self, offset: int) -> int | None:
+        return 0 if offset & ~3 == 0x004 else None      # CYCCNT counts every cycle
+
     def _should_count(self) -> bool:
         scs = self._scs()
         trcena = bool(getattr(scs, "demcr", 0) >> 24 & 1) if scs is not None else False

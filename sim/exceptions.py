@@ -186,12 +186,13 @@ class CoreState:
 
     def active_priority(self) -> int:
         """Highest (numerically lowest) group priority among active exceptions, 256 when none."""
-        best = 256
-        if any(self.active):
-            for exc, on in enumerate(self.active):
-                if on:
-                    best = min(best, self.group(self.prio[exc]))
-        return best
+        best, active, exc = 256, self.active, 0
+        while True:
+            try:
+                exc = active.index(True, exc + 1)
+            except ValueError:
+                return best
+            best = min(best, self.group(self.prio[exc]))
 
     def execution_priority(self, primask: int, basepri: int, faultmask: int) -> int:
         """The current execution priority [B1.5.4 ExecutionPriority()]."""
@@ -207,14 +208,16 @@ class CoreState:
     def highest_pending(self) -> int | None:
         """The enabled pending exception that would be taken first, or None."""
         best, key = None, None
-        if not any(self.pending):
-            return None
-        for exc in [i for i, p in enumerate(self.pending) if p]:
+        pending, exc = self.pending, 0
+        while True:
+            try:
+                exc = pending.index(True, exc + 1)     # C-speed scan for the next pending exception
+            except ValueError:
+                return best
             if self.is_enabled(exc):
                 k = (self.group(self.prio[exc]), self.prio[exc], exc)
                 if key is None or k < key:
                     best, key = exc, k
-        return best
 
     def num_active(self) -> int:
         return sum(self.active)

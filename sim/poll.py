@@ -7,8 +7,9 @@ MMIO read (PC, address) returns the same value, no other MMIO access happened in
 registers (r0-r12, SP, LR, xPSR, PRIMASK/BASEPRI/FAULTMASK/CONTROL, S0-S31, FPSCR) are identical, and
 SRAM is unchanged over one iteration. The iteration is deterministic given that state, so every further
 iteration repeats it exactly until the value read changes, which can only happen at a peripheral event
-(timer, UART frame, SysTick: the models' next_event) or when the run loop stops (its deadline: host input,
-limits). The detector then skips the k whole iterations that complete before the earliest of those, adding
+(timer, UART frame, SysTick: the models' next_event), when the polled register itself changes with time
+(the model's `read_stable_for(offset)`: a free-running CNT or CYCCNT is never skipped; a model that does
+not say is never skipped), or when the run loop stops (its deadline: host input, limits). The detector then skips the k whole iterations that complete before the earliest of those, adding
 their cycles (k * period) to the counter: cycles, DWT CYCCNT and peripheral timing are the same as without
 the shortcut (tests/test_sim_poll.py runs both ways and compares).
 
@@ -100,6 +101,13 @@ class PollFastForward:
         if board._stop_requested:
             return
         bound = board._deadline
+        p = board.bus.find(self._key[1])
+        if p is not None:                             # unmodelled addresses read a constant 0
+            stable = p.read_stable_for(self._key[1] - p.spec.base)
+            if stable is not None:
+                if stable <= 0:
+                    return
+                bound = min(bound, now + stable)
         event = board._next_event_for_poll(now)
         if event is not None:
             bound = min(bound, event)

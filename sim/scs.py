@@ -177,6 +177,10 @@ class SystemControlSpace(Peripheral):
     def next_event(self) -> int | None:
         return self.systick.cycles_to_event(self.ctx.cycles)
 
+    def read_stable_for(self, offset: int) -> int | None:
+        """SysTick CVR counts with time; everything else changes only by accesses or SysTick wraps."""
+        return 0 if offset & ~3 == 0x018 else None
+
     @property
     def demcr(self) -> int:
         return self.store[0xDFC]

@@ -49,7 +49,7 @@ def test_resume_rejects_tampered_or_failed_entries(tmp_path):
     (d / "results.json").write_text('{"status": "compl')  # torn write from an older tool
     assert tree.completed("ic", "accuracy", key) is None
     tree.write_entry("ic", "accuracy", results_txt="top-1 0.9\n", log_txt="x", record={}, key=key)
-    tree.mark_running("ic", "accuracy", key)          # a run that is interrupted after this point
+    tree.mark_running("ic", "accuracy", key)  # a run that is interrupted after this point
     assert tree.completed("ic", "accuracy", key) is None and not (d / "results.txt").exists()
     tree.write_failure("ic", "accuracy", log_txt="boom", error="device stopped", key=key)
     assert tree.completed("ic", "accuracy", key) is None

@@ -304,3 +304,12 @@ def test_ad01_scores_and_auc_match_interpreter(tmp_path, models_dir):
         assert d["windows"] == 2
         assert d["score"] == pytest.approx(expected[d["file"]], abs=1e-3)  # the device prints 3 decimals
     assert e.outcome["summary"]["auc"] == 1.0  # labels split the interpreter's scores at the median
+
+
+def test_placeholder_firmware_is_refused(tmp_path):
+    image = build.build_firmware("kws01", model="placeholder").elf
+    [e] = bench(tmp_path, firmware=Path(image), division="open")
+    assert e.status == "failed" and "PLACEHOLDER" in e.error
+    assert not (
+        tmp_path / "open/tinyperf/results/NUCLEO_L4R5ZI_tinyperf_sim/kws/performance/results.txt"
+    ).exists()

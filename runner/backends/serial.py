@@ -134,8 +134,9 @@ class SerialBackend(Backend):
             self.ser.dtr = False
             time.sleep(0.05)
             self.ser.dtr = True
-        except OSError as e:  # a pty has no modem lines
+        except OSError as e:  # a pty has no modem lines: nothing reboots, so no boot banner to wait for
             log.debug("%s: no DTR reset (%s); relying on the handshake", self.port, e)
+            self.boot_timeout_s = 0.0
         time.sleep(0.05)
         self.transport.drain()
 

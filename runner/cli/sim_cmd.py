@@ -35,6 +35,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="an access to an unmodelled peripheral address is an error (default: reads 0)")
     parser.add_argument("--trace", action="store_true", help="log every peripheral access and exception")
+    parser.add_argument("--no-fast-forward", action="store_true",
+                        help="run busy-wait loops instruction by instruction (same results, slower)")
     parser.add_argument("--timing", default=None, metavar="MODEL",
                         help="cycle model: 'unit' (1 cycle per instruction) or a platforms/ timing file")
     # --profile (per-symbol cycles and energy) is added by the cycle model (CYCLES): see add_profile().
@@ -59,7 +61,7 @@ def run(args) -> int:
         logging.getLogger("tinyperf.sim").setLevel(logging.INFO)
         logging.getLogger("tinyperf.sim.bus").setLevel(logging.INFO)
     board = SimBoard.from_image(args.firmware, board=args.board, strict=args.strict, trace=args.trace,
-                                timing=args.timing)
+                                timing=args.timing, fast_forward=not args.no_fast_forward)
     console = board.console
     try:
         if console is not None:

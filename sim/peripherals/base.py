@@ -117,6 +117,15 @@ class Peripheral:
         """HCLK cycles until this model next needs `advance`, or None."""
         return None
 
+    # Models whose register values never change with time alone (only through accesses) set this.
+    TIME_INDEPENDENT = False
+
+    def read_stable_for(self, offset: int) -> int | None:
+        """HCLK cycles for which a read of `offset` keeps returning the same value if nothing accesses
+        the model; None: until the model's next_event(); 0: may change at any cycle (or unknown). The
+        board's busy-wait fast-forward (tinyperf.sim.poll) only skips polling loops this allows."""
+        return None if self.TIME_INDEPENDENT else 0
+
     # -- register access helpers for subclasses ---------------------------------------------------------
     def __getitem__(self, name: str) -> int:
         return self.values[name]

@@ -31,6 +31,7 @@ def reverse_in_groups(value: int, width: int, group: int) -> int:
 
 @register_model("crc")
 class Crc(Peripheral):
+    TIME_INDEPENDENT = True     # register values change only through accesses
     REGISTERS = (
         Reg("DR", 0x00, reset=0xFFFF_FFFF),      # 17.4.1
         Reg("IDR", 0x04),                        # 17.4.2

@@ -9,6 +9,7 @@ from .base import RO, Peripheral, Reg, board_of, register_model
 
 @register_model("dbgmcu")
 class Dbgmcu(Peripheral):
+    TIME_INDEPENDENT = True     # register values change only through accesses
     def __init__(self, spec, ctx):
         idcode = int(board_of(ctx).raw.get("dbgmcu_idcode", 0))
         self.REGISTERS = (

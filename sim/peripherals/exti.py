@@ -16,6 +16,7 @@ CONFIGURABLE1 = 0x007D_FFFF     # lines 0..16, 18..22 have edge detectors (15.3,
 
 @register_model("exti")
 class Exti(Peripheral):
+    TIME_INDEPENDENT = True     # register values change only through accesses
     REGISTERS = (
         Reg("IMR1", 0x00, reset=0xFF82_0000),
         Reg("EMR1", 0x04),

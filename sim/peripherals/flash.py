@@ -27,6 +27,7 @@ ACR_ICRST, ACR_DCRST = 1 << 11, 1 << 12
 @register_model("flash")
 class Flash(Peripheral):
     """The flash interface. `config()` -> (latency, prften, icen, dcen) as last written to ACR."""
+    TIME_INDEPENDENT = True     # register values change only through accesses
 
     REGISTERS = (
         Reg("ACR", 0x00, reset=0x0000_0600, writable=0x0000_7F0F),   # 3.7.1

@@ -33,6 +33,7 @@ CONFIG_REGS = ("MODER", "OTYPER", "OSPEEDR", "PUPDR", "AFRL", "AFRH")
 @register_model("gpio")
 class Gpio(Peripheral):
     """One GPIO port. `port` is its letter ("G"); `level(pin)` -> current level of pin 0..15."""
+    TIME_INDEPENDENT = True     # register values change only through accesses
 
     def __init__(self, spec, ctx):
         self.port = spec.name[-1].upper()

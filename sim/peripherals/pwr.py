@@ -73,6 +73,9 @@ class Pwr(Peripheral):
         left = self._vosf_until - self.ctx.cycles
         return left if left > 0 else None
 
+    def read_stable_for(self, offset: int) -> int | None:
+        return None        # SR2.VOSF, the only time-dependent bit, is announced by next_event()
+
     def _write_scr(self, value: int, old: int) -> int:
         self["SR1"] = self["SR1"] & ~(value & 0x11F)
         return 0

@@ -52,6 +52,7 @@ class Rcc(Peripheral):
     """The RCC. `clock_hz(name)` accepts "SYSCLK", "HCLK", "PCLK1", "PCLK2", "TIMPCLK1", "TIMPCLK2",
     "MSI", "HSI16", "HSE", "PLLCLK", "LSE", "LSI", "HSI48", and a peripheral's platform name (its kernel
     clock: "LPUART1", "USART3", "TIM2", "GPIOA", ...)."""
+    TIME_INDEPENDENT = True     # register values change only through accesses
 
     REGISTERS = (
         Reg("CR", 0x00, reset=0x0000_0063, writable=CR_WRITABLE),         # 6.4.1: MSION, MSIRDY, MSIRANGE=6

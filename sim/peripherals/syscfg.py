@@ -11,6 +11,7 @@ from .base import Peripheral, Reg, register_model
 
 @register_model("syscfg")
 class Syscfg(Peripheral):
+    TIME_INDEPENDENT = True     # register values change only through accesses
     REGISTERS = (
         Reg("MEMRMP", 0x00, reset=0x0000_0000, writable=0x0000_0107),
         Reg("CFGR1", 0x04, reset=0x7C00_0001),

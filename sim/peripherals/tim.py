@@ -156,6 +156,10 @@ class Timer(Timed, Peripheral):
         self.sync()
         super().write(offset, size, value)
 
+    def read_stable_for(self, offset: int) -> int | None:
+        """CNT counts with time (no fast-forward over a CNT poll); SR changes at update events."""
+        return 0 if offset & ~3 == 0x24 else None
+
     def _read_cnt(self) -> int:
         cnt = self.cnt & self.top
         if self.values["CR1"] & UIFREMAP:

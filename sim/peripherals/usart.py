@@ -260,6 +260,13 @@ class Uart(Timed, Peripheral):
             return None
         return max(1, ceil(min(times) - self._now()))
 
+    def read_stable_for(self, offset: int) -> int | None:
+        """ISR changes at byte completions (events) and when IDLE sets (an event only with IDLEIE)."""
+        self.sync()
+        if self._idle_at is not None and not self.values["CR1"] & IDLEIE:
+            return max(0, ceil(self._idle_at - self._now()))
+        return None
+
     def _update_irq(self) -> None:
         cr1, cr3, f = self.values["CR1"], self.values["CR3"], self.flags
         level = bool((f & (RXNE | ORE) and cr1 & RXNEIE) or (f & TXE and cr1 & TXEIE)

@@ -6,7 +6,7 @@
 #define BRR REG(LPUART1_BASE + 0x0C)
 #define ISR REG(LPUART1_BASE + 0x1C)
 #define TDR REG(LPUART1_BASE + 0x28)
-volatile uint32_t ticks, timeouts, spin, stamps[4];
+volatile uint32_t ticks, timeouts, spin, stamps[6];
 volatile float fsum;
 
 void SysTick_Handler(void) { ticks++; }
@@ -47,5 +47,12 @@ int main(void) {
     fsum = f;
     while (!(ISR & (1u << 6))) { }                    /* TC */
     stamps[3] = DWT_CYCCNT;
+    RCC_APB1ENR1 |= 1u;                               /* TIM2 at 15 MHz: PSC 14 -> 1 MHz */
+    (void)RCC_APB1ENR1;
+    TIM_PSC(TIM2_BASE) = 14; TIM_ARR(TIM2_BASE) = 0xFFFFFFFFu; TIM_EGR(TIM2_BASE) = 1; TIM_CR1(TIM2_BASE) = 1;
+    stamps[4] = DWT_CYCCNT;
+    uint32_t t0 = TIM_CNT(TIM2_BASE);
+    while (TIM_CNT(TIM2_BASE) - t0 < 3) { }           /* a CNT poll (changes with time: never skipped) */
+    stamps[5] = DWT_CYCCNT;
     return 0;
 }
