@@ -423,15 +423,15 @@ class SimBoard:
         return st.group(st.prio[exc]) < st.execution_priority(0, r.get("basepri"), r.get("faultmask"))
 
     def _sleep_until(self, now: int, event: int | None, limit: int | None, deadline: int) -> None:
-        """The core sleeps: move simulated time to `deadline` at once. With a pty/TCP endpoint open the
-        host side is interactive: sleep is paced to host time (at most 50 ms per step) and ends early
-        when host input arrives, so an idle firmware neither races ahead nor spins."""
-        if any(h.endpoints for h in self.uart_hosts.values()):
-            step_s = 0.05 if event is None else min(0.05, (deadline - now) / self._hclk())
-            hosts = [h for h in self.uart_hosts.values() if h.endpoints]
-            if hosts[0].wait(step_s) or event is None:
-                return
-            deadline = min(deadline, now + max(1, round(step_s * self._hclk())))
+        """The core sleeps: move simulated time to `deadline` (the next event or limit) at once. With no
+        event left and a pty/TCP endpoint open, wait in host time (50 ms steps) for host input: simulated
+        time stands still meanwhile, so host bytes arrive at a cycle fixed by the firmware's state, not
+        by the host's timing (a firmware with a periodic tick keeps running ahead instead)."""
+        if event is None and any(h.endpoints for h in self.uart_hosts.values()):
+            for host in self.uart_hosts.values():
+                if host.endpoints and host.wait(0.05):
+                    break
+            return
         target = deadline if event is not None or limit is not None else None
         if target is None:
             raise SimTimeout(self.report(f"firmware sleeps ({self._sleeping.upper()}) with no interrupt or event "
@@ -567,14 +567,17 @@ class SimBoard:
     def fault_report(self, reason: str, registers: dict[str, int] | None = None) -> FaultReport:
         regs = registers or self.regs.snapshot()
         st = self.core_state
-        tail = b""
-        if self.console is not None:
-            tail = bytes(self.console.host.recent)
+        tail_lines_all: list[str] = []
+        for name, host in self.uart_hosts.items():       # every UART that printed (console first)
+            recent = bytes(host.recent)
+            if recent:
+                prefix = "" if len(self.uart_hosts) == 1 else f"[{name}] "
+                tail_lines_all += [prefix + ln for ln in tail_lines(recent)]
         return FaultReport(reason=reason, registers=regs, cfsr=st.cfsr, hfsr=st.hfsr, mmfar=st.mmfar,
                            bfar=st.bfar, symbol=self.symbol(regs.get("pc", 0)),
                            lr_symbol=self.symbol(regs.get("lr", 0)) if regs.get("lr", 0) < 0xF0000000 else None,
                            cycles=self.cycles, seconds=self.seconds, history=list(self.engine.history),
-                           uart_tail=tail_lines(tail))
+                           uart_tail=tail_lines_all)
 
 
 __all__ = ["IRQ0", "SimBoard"]

@@ -15,7 +15,8 @@ the rare occasions they happen (a SysTick tick, a UART byte, a fault):
   return with unstacking and tail-chaining (B1.5.6-B1.5.8), faults escalated to HardFault (B1.5.15),
   lockup.
 Exception entry costs 12 cycles, return 10, tail-chain 6 (Arm knowledge article KA16366, /work/shared/FACTS.md);
-FP state is stacked eagerly but charged as with lazy stacking (no extra cycles).
+FP state is stacked eagerly but charged as with lazy stacking: 17 cycles each way only when the handler
+used the FPU.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ XPSR_ALIGN = 1 << 9                  # stacked xPSR bit 9: the frame was realign
 BASIC_FRAME, FP_FRAME = 0x20, 0x68   # bytes
 
 ENTRY_CYCLES, RETURN_CYCLES, TAILCHAIN_CYCLES = 12, 10, 6
+FP_CONTEXT_CYCLES = 17               # lazy FP state preservation, and FP unstacking, each (FACTS.md)
 
 
 def exception_name(exc: int) -> str:
@@ -369,13 +371,17 @@ class ExceptionEngine:
         if fp_frame:
             restore.update(zip(FP_REGS, words[8:25]))
         _set_many(r, restore)
-        control = r.get("control") & ~(CONTROL_SPSEL | CONTROL_FPCA)
+        control = r.get("control")
+        # Lazy stacking [B1.5.7]: the hardware writes and reads back S0-S15/FPSCR only if the handler used
+        # the FPU (its CONTROL.FPCA is set); the frame is stacked eagerly here but charged as on silicon.
+        fp_cycles = 2 * FP_CONTEXT_CYCLES if fp_frame and control & CONTROL_FPCA else 0
+        control &= ~(CONTROL_SPSEL | CONTROL_FPCA)
         control |= (CONTROL_SPSEL if use_psp else 0) | (0 if not fp_frame else CONTROL_FPCA)
         ipsr = 0 if to_thread else (xpsr & 0x1FF)
         r.set_mode(ipsr, control)
         r.set("xpsr", (xpsr & ~(XPSR_ALIGN | 0x1FF)) | ipsr)
         r.set("pc", words[6] & ~1)
-        self.charge(RETURN_CYCLES, "exception")
+        self.charge(RETURN_CYCLES + fp_cycles, "exception")
 
     # -- faults [B1.5.14-15] ---------------------------------------------------------------------------
     def fault(self, exc: int, cfsr_bits: int = 0, *, return_address: int, address: int | None = None,

@@ -9,9 +9,11 @@ SRAM is unchanged over one iteration. The iteration is deterministic given that 
 iteration repeats it exactly until the value read changes, which can only happen at a peripheral event
 (timer, UART frame, SysTick: the models' next_event), when the polled register itself changes with time
 (the model's `read_stable_for(offset)`: a free-running CNT or CYCCNT is never skipped; a model that does
-not say is never skipped), or when the run loop stops (its deadline: host input, limits). The detector then skips the k whole iterations that complete before the earliest of those, adding
-their cycles (k * period) to the counter: cycles, DWT CYCCNT and peripheral timing are the same as without
-the shortcut (tests/test_sim_poll.py runs both ways and compares).
+not say is never skipped), or when the run loop stops (its deadline: host input, limits). The detector
+then skips the k whole iterations that complete before the earliest of those, adding their cycles
+(k * period) to the counter: cycles, DWT CYCCNT and peripheral timing are the same as without the shortcut
+(tests/test_sim_poll.py runs both ways and compares). Instructions and per-class energy of the skipped
+iterations are counted only when the counter offers `repeat_loop` (asked of the cycle model).
 
 Exceptions run only between native runs, and the board resets the detector before each run, so an
 interrupt handler that changes memory (a tick counter) never invalidates a confirmed fixed point unseen.

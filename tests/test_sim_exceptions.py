@@ -181,3 +181,18 @@ def test_enabled_fault_taken_and_stacking_error_is_lockup():
     eng2, _, _, _ = engine(msp=0x10)                    # stack pointer into nothing
     with pytest.raises(Lockup):
         eng2.enter(SYSTICK, 0x08000400)
+
+
+def test_fp_frame_cycles_follow_lazy_stacking():
+    """With lazy stacking the FP part of the frame costs time only if the handler used the FPU (17 cycles
+    to preserve, 17 to restore, FACTS.md): a handler leaving FPCA clear returns in 10 cycles."""
+    eng, _, r, cycles = engine()
+    r.r["control"] = 0b100                                # FPCA: extended frame
+    eng.enter(SYSTICK, 0x08000400)
+    eng.exception_return(0xFFFFFFE9)
+    assert cycles == [12, 10]
+    r.r["control"] = 0b100
+    eng.enter(SYSTICK, 0x08000400)
+    r.r["control"] |= 0b100                               # the handler executed an FP instruction
+    eng.exception_return(0xFFFFFFE9)
+    assert cycles[2:] == [12, 10 + 2 * 17]

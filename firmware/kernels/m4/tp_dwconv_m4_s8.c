@@ -25,23 +25,17 @@
     "smlabb %[a1], %[xv], %[w13], %[a1]\n\t"                                                   \
     "smlatt %[a3], %[xv], %[w13], %[a3]\n\t"
 
-/* Requantize one channel in asm: rq -> {multiplier, right shift r >= 0}; SMMULR(2 acc, m) = SRDHM (|acc| <
- * 2^30, guaranteed by the compiler), then RoundingDivideByPOT(v, r), + offset, clamp, store byte at out+I. */
+/* Requantize one channel in asm (tp_requant_rs): rq -> {multiplier, rs1 = -shift - 1 >= 0}; SMMULR(2 acc, m)
+ * = SRDHM (|acc| < 2^30, guaranteed by the compiler), rounding shift folded with off = 2 * offset + 1,
+ * clamp, store byte at out+I. */
 #define TP_DW_RQ1(A, I)                                                                        \
     "ldrd %[m], %[r], [%[rq]], #8\n\t"                                                          \
     "lsl %[v], " A ", #1\n\t"                                                                  \
     "smmulr %[v], %[v], %[m]\n\t"                                                               \
-    "movs %[t], #1\n\t"                                                                         \
-    "lsl %[t], %[t], %[r]\n\t"                                                                  \
-    "sub %[t], %[t], #1\n\t"                                                                    \
-    "and %[m], %[v], %[t]\n\t"                                                                  \
-    "lsr %[t], %[t], #1\n\t"                                                                    \
-    "add %[t], %[t], %[v], lsr #31\n\t"                                                         \
+    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
     "asr %[v], %[v], %[r]\n\t"                                                                  \
-    "cmp %[m], %[t]\n\t"                                                                        \
-    "it gt\n\t"                                                                                 \
-    "addgt %[v], %[v], #1\n\t"                                                                  \
     "add %[v], %[v], %[off]\n\t"                                                                \
+    "asr %[v], %[v], #1\n\t"                                                                    \
     "cmp %[v], %[lo]\n\t"                                                                       \
     "it lt\n\t"                                                                                 \
     "movlt %[v], %[lo]\n\t"                                                                     \
@@ -50,16 +44,17 @@
     "movgt %[v], %[hi]\n\t"                                                                     \
     "strb %[v], [%[out], #" I "]\n\t"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Requantize a0..a3 into out[0..3]; rq: {m0, r0, m1, r1, m2, r2, m3, r3} with r = -shift >= 0. */
+#if TP_M4_ASM
+/* Requantize a0..a3 into out[0..3]; rq: {m0, r0, m1, r1, m2, r2, m3, r3} with r = -shift - 1 >= 0;
+ * OFF = 2 * output_offset + 1. */
 #define TP_DW_REQUANT4(OUT, RQ, OFF, LO, HI, A0, A1, A2, A3)                                   \
     do {                                                                                       \
         const int32_t *rq_ = (RQ);                                                             \
-        int32_t m_, r_, v_, t_;                                                                \
+        int32_t m_, r_, v_;                                                                    \
         __asm__ volatile(                                                                      \
             TP_DW_RQ1("%[a0]", "0") TP_DW_RQ1("%[a1]", "1") TP_DW_RQ1("%[a2]", "2")              \
             TP_DW_RQ1("%[a3]", "3")                                                            \
-            : [rq] "+r"(rq_), [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_), [t] "=&r"(t_)        \
+            : [rq] "+r"(rq_), [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_)                      \
             : [a0] "r"(A0), [a1] "r"(A1), [a2] "r"(A2), [a3] "r"(A3), [out] "r"(OUT),            \
               [off] "r"(OFF), [lo] "r"(LO), [hi] "r"(HI), "m"(*(const int32_t(*)[8])(RQ))       \
             : "cc", "memory");                                                                 \
@@ -69,12 +64,12 @@
     do {                                                                                       \
         const int32_t acc_[4] = {A0, A1, A2, A3};                                              \
         for (int32_t i_ = 0; i_ < 4; ++i_) {                                                   \
-            (OUT)[i_] = requant(acc_[i_], (RQ)[2 * i_], -(RQ)[2 * i_ + 1], OFF, LO, HI);        \
+            (OUT)[i_] = (int8_t)tp_clamp(tp_requant_rs(acc_[i_], (RQ)[2 * i_], (RQ)[2 * i_ + 1], OFF), LO, HI); \
         }                                                                                      \
     } while (0)
 #endif
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if TP_M4_ASM
 /* The 9 taps of a 3x3 window, row by row; px/wt are consumed. */
 #define TP_DW_3X3_TAPS(px, ch, rowskip, wt, a0, a1, a2, a3)                                    \
     do {                                                                                       \
@@ -127,6 +122,7 @@ tp_status tp_dwconv_m4_s8(const tp_dwconv_s8_t *op, const int8_t *input, int8_t 
         return TP_ERR_ARG;
     }
     const int32_t off = p->input_offset, out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t off21 = 2 * out_off + 1;
     const int32_t off2 = (int32_t)(((uint32_t)(uint16_t)off) | ((uint32_t)(uint16_t)off << 16));
     const int32_t row_step = in_w * ch;
     int32_t wtab[2 * TP_DW_MAX_TAPS];
@@ -148,9 +144,9 @@ tp_status tp_dwconv_m4_s8(const tp_dwconv_s8_t *op, const int8_t *input, int8_t 
         const int32_t f0 = b0 + off * s0, f1 = b1 + off * s1, f2 = b2 + off * s2, f3 = b3 + off * s3;
         const int32_t mh[8] = {op->multiplier[c], op->shift[c], op->multiplier[c + 1], op->shift[c + 1],
                                op->multiplier[c + 2], op->shift[c + 2], op->multiplier[c + 3], op->shift[c + 3]};
-        /* multiplier and right shift per channel for the asm requantization (all shifts <= 0 needed) */
-        const int32_t rs[8] = {mh[0], -mh[1], mh[2], -mh[3], mh[4], -mh[5], mh[6], -mh[7]};
-        const int32_t fast_rq = mh[1] <= 0 && mh[3] <= 0 && mh[5] <= 0 && mh[7] <= 0;
+        /* multiplier and rs1 = -shift - 1 per channel for TP_DW_REQUANT4 (all shifts <= -1 needed) */
+        const int32_t rs[8] = {mh[0], -mh[1] - 1, mh[2], -mh[3] - 1, mh[4], -mh[5] - 1, mh[6], -mh[7] - 1};
+        const int32_t fast_rq = mh[1] < 0 && mh[3] < 0 && mh[5] < 0 && mh[7] < 0;
         for (int32_t n = 0; n < op->output.n; ++n) {
             const int8_t *in_b = input + n * in_h * row_step + c;
             int8_t *out = output + n * out_h * out_w * ch + c;
@@ -208,7 +204,7 @@ tp_status tp_dwconv_m4_s8(const tp_dwconv_s8_t *op, const int8_t *input, int8_t 
                     }
                     int8_t *o = out_row + ox * ch;
                     if (fast_rq) {
-                        TP_DW_REQUANT4(o, rs, out_off, lo, hi, a0, a1, a2, a3);
+                        TP_DW_REQUANT4(o, rs, off21, lo, hi, a0, a1, a2, a3);
                         continue;
                     }
                     o[0] = requant(a0, mh[0], mh[1], out_off, lo, hi);

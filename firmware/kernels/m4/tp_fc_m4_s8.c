@@ -31,9 +31,10 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
     const int32_t stride = quad_stride(k);
     /* per-tensor quantization: the pair requantization reads two (equal) entries */
     const int32_t mt[2] = {op->multiplier[0], op->multiplier[0]}, st[2] = {op->shift[0], op->shift[0]};
+    const int32_t off21 = 2 * op->output_offset + 1;
     int32_t right_shifts = 1;
     for (int32_t i = 0; i < (op->per_channel ? n : 1); ++i) {
-        right_shifts &= op->shift[i] <= 0;
+        right_shifts &= op->shift[i] < 0;   /* TP_RQ_PAIR needs shifts <= -1 */
     }
     for (int32_t b = 0; b < op->batches; ++b) {
         const int8_t *x = input + b * k;
@@ -43,7 +44,7 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
         for (; o + 3 < n; o += 4, wq += stride) {
             int32_t a0 = op->bias[o], a1 = op->bias[o + 1], a2 = op->bias[o + 2], a3 = op->bias[o + 3];
             const int8_t *w = wq, *xp = x;
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if TP_M4_ASM
             if (groups > 0) {
                 int32_t cnt = groups, xl, xh, wa, wb, t;
                 __asm__ volatile(
@@ -102,10 +103,10 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
             }
             if (right_shifts) {
                 const int32_t *mp = op->per_channel ? op->multiplier + o : mt, *sp = op->per_channel ? op->shift + o : st;
-                TP_RQ_PAIR(out + o, mp, sp, op->output_offset, op->act_min, op->act_max, a0, a1);
+                TP_RQ_PAIR(out + o, mp, sp, off21, op->act_min, op->act_max, a0, a1);
                 mp = op->per_channel ? mp + 2 : mt;
                 sp = op->per_channel ? sp + 2 : st;
-                TP_RQ_PAIR(out + o + 2, mp, sp, op->output_offset, op->act_min, op->act_max, a2, a3);
+                TP_RQ_PAIR(out + o + 2, mp, sp, off21, op->act_min, op->act_max, a2, a3);
                 continue;
             }
             out[o] = out_s8(op, a0, o);

@@ -60,7 +60,7 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
 
 /* a00 += w_a . col_p0, a01 += w_a . col_p1, a10 += w_b . col_p0, a11 += w_b . col_p1 over `groups` groups
  * of 4; w and c advance past the groups. */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if TP_M4_ASM
 /* One group: LDRD of the two weight words, LDM of the four column words into r4-r7 (ascending, as LDM
  * needs), SXTB16 of each weight word in two steps, eight SMLADs. */
 #define TP_GEMM_2X2_BODY                                                                       \
@@ -126,26 +126,20 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
     } while (0)
 #endif
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Requantize one accumulator in asm (see tp_requant_m4, right shifts only): multiplier at [mp, #MO],
- * shift at [sp, #MO]; SMMULR(2 acc, m), RoundingDivideByPOT, + offset, clamp, store at [OUT, #I]. */
+#if TP_M4_ASM
+/* Requantize one accumulator in asm (tp_requant_rs, shifts <= -1 only): multiplier at [mp, #MO], shift at
+ * [sp, #MO]; SMMULR(2 acc, m), rounding shift by r = -shift folded with the offset (off21 = 2 off + 1),
+ * clamp, store at [OUT, #I]. */
 #define TP_RQ_ASM(A, MO, I)                                                                    \
     "ldr %[m], [%[mp], #" MO "]\n\t"                                                            \
     "ldr %[r], [%[sp], #" MO "]\n\t"                                                            \
     "lsl %[v], " A ", #1\n\t"                                                                  \
-    "rsb %[r], %[r], #0\n\t"                                                                    \
+    "mvn %[r], %[r]\n\t"                                                                       \
     "smmulr %[v], %[v], %[m]\n\t"                                                               \
-    "movs %[t], #1\n\t"                                                                         \
-    "lsl %[t], %[t], %[r]\n\t"                                                                  \
-    "sub %[t], %[t], #1\n\t"                                                                    \
-    "and %[m], %[v], %[t]\n\t"                                                                  \
-    "lsr %[t], %[t], #1\n\t"                                                                    \
-    "add %[t], %[t], %[v], lsr #31\n\t"                                                         \
+    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
     "asr %[v], %[v], %[r]\n\t"                                                                  \
-    "cmp %[m], %[t]\n\t"                                                                        \
-    "it gt\n\t"                                                                                 \
-    "addgt %[v], %[v], #1\n\t"                                                                  \
     "add %[v], %[v], %[off]\n\t"                                                                \
+    "asr %[v], %[v], #1\n\t"                                                                    \
     "cmp %[v], %[lo]\n\t"                                                                       \
     "it lt\n\t"                                                                                 \
     "movlt %[v], %[lo]\n\t"                                                                     \
@@ -153,22 +147,23 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
     "it gt\n\t"                                                                                 \
     "movgt %[v], %[hi]\n\t"                                                                     \
     "strb %[v], [%[o], #" I "]\n\t"
-/* Two adjacent channels (multiplier/shift at mp/sp) of one pixel: O[0] from A, O[1] from B. */
-#define TP_RQ_PAIR(O, MP, SP, OFF, LO, HI, A, B)                                               \
+/* Two adjacent channels (multiplier/shift at mp/sp, every shift <= -1) of one pixel: O[0] from A, O[1]
+ * from B. OFF21 = 2 * output_offset + 1. */
+#define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
     do {                                                                                       \
-        int32_t m_, r_, v_, t_;                                                                \
+        int32_t m_, r_, v_;                                                                    \
         __asm__ volatile(TP_RQ_ASM("%[a]", "0", "0") TP_RQ_ASM("%[b]", "4", "1")                \
-                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_), [t] "=&r"(t_)           \
+                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_)                          \
                          : [a] "r"(A), [b] "r"(B), [mp] "r"(MP), [sp] "r"(SP), [o] "r"(O),       \
-                           [off] "r"(OFF), [lo] "r"(LO), [hi] "r"(HI),                           \
+                           [off] "r"(OFF21), [lo] "r"(LO), [hi] "r"(HI),                         \
                            "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
                          : "cc", "memory");                                                    \
     } while (0)
 #else
-#define TP_RQ_PAIR(O, MP, SP, OFF, LO, HI, A, B)                                               \
+#define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
     do {                                                                                       \
-        (O)[0] = tp_out_s8(A, (MP)[0], (SP)[0], OFF, LO, HI);                                  \
-        (O)[1] = tp_out_s8(B, (MP)[1], (SP)[1], OFF, LO, HI);                                  \
+        (O)[0] = (int8_t)tp_clamp(tp_requant_rs(A, (MP)[0], -(SP)[0] - 1, OFF21), LO, HI);      \
+        (O)[1] = (int8_t)tp_clamp(tp_requant_rs(B, (MP)[1], -(SP)[1] - 1, OFF21), LO, HI);      \
     } while (0)
 #endif
 
@@ -181,7 +176,7 @@ static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *we
     const tp_conv_params *p = &op->conv;
     const int32_t g = k >> 2, r = k & 3, stride = tp_pair_stride(k);
     const int16_t *tail0 = cols + 8 * g, *tail1 = tail0 + r;
-    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max, off21 = 2 * off + 1;
     int32_t oc = oc0;
     const int8_t *wp = weights;
     for (; oc + 1 < oc1; oc += 2, wp += stride) {
@@ -198,8 +193,8 @@ static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *we
         }
         const int32_t *mp = op->multiplier + oc, *sp = op->shift + oc;
         if (right_shifts) {
-            TP_RQ_PAIR(out0 + oc, mp, sp, off, lo, hi, a00, a10);
-            TP_RQ_PAIR(out1 + oc, mp, sp, off, lo, hi, a01, a11);
+            TP_RQ_PAIR(out0 + oc, mp, sp, off21, lo, hi, a00, a10);
+            TP_RQ_PAIR(out1 + oc, mp, sp, off21, lo, hi, a01, a11);
             continue;
         }
         out0[oc] = tp_out_s8(a00, mp[0], sp[0], off, lo, hi);
@@ -251,6 +246,32 @@ static inline void tp_expand_run(const int8_t *src, int8_t pad, int16_t *cols, i
     }
 }
 
+/** Copy `bytes` from src to dst, both 4-byte aligned: 16 bytes per LDM/STM pair (no per-word loop
+ *  overhead), then the remaining words and bytes. Writes exactly `bytes` bytes. */
+static inline void tp_copy_words(int8_t *dst, const int8_t *src, int32_t bytes)
+{
+    uint32_t *d = (uint32_t *)(void *)dst;
+    const uint32_t *s = (const uint32_t *)(const void *)src;
+    int32_t words = bytes >> 2;
+#if TP_M4_ASM
+    for (; words >= 4; words -= 4) {
+        __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7}\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7}\n\t"
+                         : [s] "+r"(s), [d] "+r"(d)
+                         :
+                         : "r4", "r5", "r6", "r7", "memory");
+    }
+#endif
+    for (; words > 0; --words) {
+        *d++ = *s++;
+    }
+    int8_t *db = (int8_t *)d;
+    const int8_t *sb = (const int8_t *)s;
+    for (int32_t i = 0; i < (bytes & 3); ++i) {
+        db[i] = sb[i];
+    }
+}
+
 /** Column source for tp_conv_run: either returns a pointer to the k int8 inputs of output pixel `px`
  *  (written to `row`, or directly in the input) for the driver to expand, or expands them itself into
  *  slot `p` of the column pair `cols` and returns NULL. */
@@ -274,9 +295,9 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
         chunk_pairs = pairs + 1;   /* no cache: read weights straight from flash */
     }
     const int32_t pixels = op->output.h * op->output.w;
-    int32_t right_shifts = 1;   /* every channel's shift <= 0: the asm requantization applies */
+    int32_t right_shifts = 1;   /* every channel's shift <= -1: TP_RQ_PAIR applies */
     for (int32_t oc = 0; oc < out_c; ++oc) {
-        right_shifts &= op->shift[oc] <= 0;
+        right_shifts &= op->shift[oc] < 0;
     }
     for (int32_t pair0 = 0; pair0 <= pairs; pair0 += chunk_pairs) {
         const int32_t oc0 = 2 * pair0;
@@ -288,7 +309,7 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
         const int8_t *w = op->weights + pair0 * stride;
         if (cache_bytes >= stride) {
             const int32_t bytes = (oc1 - oc0) / 2 * stride + ((oc1 - oc0) & 1) * k;
-            memcpy(cache, w, (size_t)bytes);
+            tp_copy_words(cache, w, bytes);
             w = cache;
         }
         for (int32_t b = 0; b < op->output.n; ++b) {
