@@ -62,7 +62,7 @@ def comparison_chart(
         for b, v in zip(bars, vals):
             if v is not None:
                 ax.annotate(
-                    f"{v:.3g}",
+                    f"{v:.4g}",
                     (b.get_x() + b.get_width() / 2, b.get_height()),
                     ha="center",
                     va="bottom",
@@ -74,7 +74,7 @@ def comparison_chart(
         ax.set_yscale("log")
     ax.set_ylabel(ylabel)
     ax.set_title(f"MLPerf Tiny {metric} per task, NUCLEO-L4R5ZI")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
     try:
         return _save(fig, path)
     finally:

@@ -56,15 +56,15 @@ def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act):
 
 
 def _fc(rng, fallback, act):
-    depth, out_depth = 3072, 9
+    batches, depth, out_depth = 4, 768, 9
     w_scale = 0.7 if fallback else 0.3   # shift 0 (generic path) / shift -1 (TP_RQ_PAIR's edge)
-    weights = (rng.integers(-1, 2, size=(out_depth, depth)) * (rng.random((out_depth, depth)) < 0.02))
+    weights = (rng.integers(-1, 2, size=(out_depth, depth)) * (rng.random((out_depth, depth)) < 0.08))
     weights = weights.astype(np.int8)
-    x = TensorSpec((1, depth), "int8", IN_SCALE, -128)
+    x = TensorSpec((batches, depth), "int8", IN_SCALE, -128)
     wt = TensorSpec((out_depth, depth), "int8", [w_scale], [0], data=weights)
     bt = TensorSpec((out_depth,), "int32", IN_SCALE * w_scale, 0,
                     data=rng.integers(-100, 100, size=out_depth).astype(np.int32))
-    y = TensorSpec((1, out_depth), "int8", OUT_SCALE, 3)
+    y = TensorSpec((batches, out_depth), "int8", OUT_SCALE, 3)
     return tb.single_op_model("FULLY_CONNECTED", [x, wt, bt], [y], tb.fc_options(act))
 
 
@@ -75,7 +75,7 @@ CASES = {   # name -> model factory(rng, fallback, act)
     "conv3x3_c12_same": lambda r, f, a: _conv(r, (1, 16, 16, 12), 9, 3, 1, "SAME", False, f, a),
     "dw3x3_c48_same": lambda r, f, a: _conv(r, (1, 8, 8, 48), 0, 3, 1, "SAME", True, f, a),
     "dw3x3_c12_s2_same": lambda r, f, a: _conv(r, (1, 16, 16, 12), 0, 3, 2, "SAME", True, f, a),
-    "fc_3072": lambda r, f, a: _fc(r, f, a),
+    "fc_4x768": lambda r, f, a: _fc(r, f, a),
 }
 
 

@@ -22,6 +22,33 @@ static inline int8_t out_s8(const tp_fc_s8_t *op, int32_t acc, int32_t o)
                             op->act_min, op->act_max);
 }
 
+#if TP_M4_ASM
+/* One group of 4 inputs for 4 rows: LDR of the inputs, LDRD of two rows' weight words (twice), SXTB16
+ * of inputs and weights, 8 SMLADs; advances xp by 4 and w by 16. */
+#define TP_FC_GROUP \
+    "ldr %[xh], [%[xp]], #4\n\t" \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t" \
+    "sxtb16 %[xl], %[xh]\n\t" \
+    "sxtb16 %[xh], %[xh], ror #8\n\t" \
+    "sxtb16 %[t], %[wa]\n\t" \
+    "sxtb16 %[wa], %[wa], ror #8\n\t" \
+    "smlad %[a0], %[t], %[xl], %[a0]\n\t" \
+    "smlad %[a0], %[wa], %[xh], %[a0]\n\t" \
+    "sxtb16 %[t], %[wb]\n\t" \
+    "sxtb16 %[wb], %[wb], ror #8\n\t" \
+    "smlad %[a1], %[t], %[xl], %[a1]\n\t" \
+    "smlad %[a1], %[wb], %[xh], %[a1]\n\t" \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t" \
+    "sxtb16 %[t], %[wa]\n\t" \
+    "sxtb16 %[wa], %[wa], ror #8\n\t" \
+    "smlad %[a2], %[t], %[xl], %[a2]\n\t" \
+    "smlad %[a2], %[wa], %[xh], %[a2]\n\t" \
+    "sxtb16 %[t], %[wb]\n\t" \
+    "sxtb16 %[wb], %[wb], ror #8\n\t" \
+    "smlad %[a3], %[t], %[xl], %[a3]\n\t" \
+    "smlad %[a3], %[wb], %[xh], %[a3]\n\t"
+#endif
+
 tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
 {
     const int32_t k = op->accum_depth, n = op->output_depth, groups = k >> 2, r = k & 3;
@@ -45,31 +72,11 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
             int32_t a0 = op->bias[o], a1 = op->bias[o + 1], a2 = op->bias[o + 2], a3 = op->bias[o + 3];
             const int8_t *w = wq, *xp = x;
 #if TP_M4_ASM
-            if (groups > 0) {
-                int32_t cnt = groups, xl, xh, wa, wb, t;
+            int32_t xl, xh, wa, wb, t;
+            if (groups > 1) {   /* two groups per iteration: half the loop overhead */
+                int32_t cnt = groups >> 1;
                 __asm__ volatile(
-                    "1:\n\t"
-                    "ldr %[xh], [%[xp]], #4\n\t"
-                    "ldrd %[wa], %[wb], [%[w]], #8\n\t"
-                    "sxtb16 %[xl], %[xh]\n\t"
-                    "sxtb16 %[xh], %[xh], ror #8\n\t"
-                    "sxtb16 %[t], %[wa]\n\t"
-                    "sxtb16 %[wa], %[wa], ror #8\n\t"
-                    "smlad %[a0], %[t], %[xl], %[a0]\n\t"
-                    "smlad %[a0], %[wa], %[xh], %[a0]\n\t"
-                    "sxtb16 %[t], %[wb]\n\t"
-                    "sxtb16 %[wb], %[wb], ror #8\n\t"
-                    "smlad %[a1], %[t], %[xl], %[a1]\n\t"
-                    "smlad %[a1], %[wb], %[xh], %[a1]\n\t"
-                    "ldrd %[wa], %[wb], [%[w]], #8\n\t"
-                    "sxtb16 %[t], %[wa]\n\t"
-                    "sxtb16 %[wa], %[wa], ror #8\n\t"
-                    "smlad %[a2], %[t], %[xl], %[a2]\n\t"
-                    "smlad %[a2], %[wa], %[xh], %[a2]\n\t"
-                    "sxtb16 %[t], %[wb]\n\t"
-                    "sxtb16 %[wb], %[wb], ror #8\n\t"
-                    "smlad %[a3], %[t], %[xl], %[a3]\n\t"
-                    "smlad %[a3], %[wb], %[xh], %[a3]\n\t"
+                    "1:\n\t" TP_FC_GROUP TP_FC_GROUP
                     "subs %[cnt], %[cnt], #1\n\t"
                     "bne 1b\n\t"
                     : [w] "+r"(w), [xp] "+r"(xp), [cnt] "+r"(cnt), [a0] "+r"(a0), [a1] "+r"(a1),
@@ -77,6 +84,15 @@ tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output)
                       [wb] "=&r"(wb), [t] "=&r"(t)
                     :
                     : "cc", "memory");
+            }
+            if (groups & 1) {
+                __asm__ volatile(
+                    TP_FC_GROUP
+                    : [w] "+r"(w), [xp] "+r"(xp), [a0] "+r"(a0), [a1] "+r"(a1),
+                      [a2] "+r"(a2), [a3] "+r"(a3), [xl] "=&r"(xl), [xh] "=&r"(xh), [wa] "=&r"(wa),
+                      [wb] "=&r"(wb), [t] "=&r"(t)
+                    :
+                    : "memory");
             }
 #else
             for (int32_t g = groups; g > 0; --g) {

@@ -61,7 +61,8 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
 /* a00 += w_a . col_p0, a01 += w_a . col_p1, a10 += w_b . col_p0, a11 += w_b . col_p1 over `groups` groups
  * of 4; w and c advance past the groups. */
 #if TP_M4_ASM
-/* One group: LDRD of the two weight words, LDM of the four column words into r4-r7 (ascending, as LDM
+/* Four groups per loop iteration, then two and one (the loop branch and counter cost ~3 cycles per
+ * iteration). One group: LDRD of the two weight words, LDM of the four column words into r4-r7 (ascending, as LDM
  * needs), SXTB16 of each weight word in two steps, eight SMLADs. */
 #define TP_GEMM_2X2_BODY                                                                       \
     "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                        \
@@ -80,11 +81,11 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
     "smlad %[a11], %[wb], r7, %[a11]\n\t"
 #define TP_GEMM_2X2_GROUPS(w, c, groups, a00, a01, a10, a11)                                    \
     do {                                                                                       \
-        int32_t n_ = (groups) >> 1;                                                            \
+        int32_t n_ = (groups) >> 2;                                                            \
         int32_t wa_, wb_, t_;                                                                  \
-        if (n_ > 0) {                                                                          \
+        if (n_ > 0) {   /* four groups per iteration */                                        \
             __asm__ volatile(                                                                  \
-                "1:\n\t" TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY                                     \
+                "1:\n\t" TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY   \
                 "subs %[n], %[n], #1\n\t"                                                      \
                 "bne 1b\n\t"                                                                   \
                 : [w] "+r"(w), [c] "+r"(c), [n] "+r"(n_), [a00] "+r"(a00), [a01] "+r"(a01),    \
@@ -92,6 +93,15 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
                   [t] "=&r"(t_)                                                                \
                 :                                                                              \
                 : "r4", "r5", "r6", "r7", "cc", "memory");                                     \
+        }                                                                                      \
+        if ((groups) & 2) {                                                                    \
+            __asm__ volatile(                                                                  \
+                TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY                                              \
+                : [w] "+r"(w), [c] "+r"(c), [a00] "+r"(a00), [a01] "+r"(a01),                  \
+                  [a10] "+r"(a10), [a11] "+r"(a11), [wa] "=&r"(wa_), [wb] "=&r"(wb_),          \
+                  [t] "=&r"(t_)                                                                \
+                :                                                                              \
+                : "r4", "r5", "r6", "r7", "memory");                                           \
         }                                                                                      \
         if ((groups) & 1) {                                                                    \
             __asm__ volatile(                                                                  \
