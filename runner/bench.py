@@ -272,6 +272,8 @@ def _one(cfg: BenchConfig, tree: ResultsTree, task: Task, mode: str, system: dic
             "interval": cfg.interval_ms,
             "placeholder_ok": cfg.allow_placeholder,
         }
+        if cfg.backend_options.get("energy_monitor") and mode == "energy":
+            settings["energy_monitor"] = cfg.backend_options["energy_monitor"]
         key = config_key(settings)
         if cfg.resume:
             done = tree.completed(task.folder, mode, key)

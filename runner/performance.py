@@ -96,7 +96,7 @@ def run(
     if mode == "energy" and not session.backend.measures_energy:
         raise RunnerError(
             f"energy mode needs an energy measurement; {session.backend.transport.name} has none "
-            f"(run energy mode on the simulated board, or configure an energy monitor)"
+            f"(run energy mode on the simulated board, or measure the board with --energy-monitor joulescope)"
         )
     if not stimuli:
         raise RunnerError("performance mode needs at least one stimulus")

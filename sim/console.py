@@ -27,6 +27,7 @@ class ConsoleStream:
         self.host = host
         self.received = bytearray()
         self._pattern: re.Pattern[bytes] | None = None
+        self._seen = False           # the pattern of the running expect() is in `received`
         host.uart.tx_listeners.append(self._on_tx)
 
     @property
@@ -35,7 +36,9 @@ class ConsoleStream:
 
     def _on_tx(self, data: bytes) -> None:
         self.received += data
-        if self._pattern is not None and self._pattern.search(self.received):
+        # `received` only grows while expect() runs, so once the pattern matched it stays matched
+        if self._pattern is not None and (self._seen or self._pattern.search(self.received)):
+            self._seen = True
             self.board.request_stop()
 
     def send(self, data: bytes) -> None:
@@ -57,8 +60,8 @@ class ConsoleStream:
         try:
             match = regex.search(self.received)
             if match is None:
-                self.board.run(max_seconds=timeout_s, stop_when=lambda: regex.search(self.received) is not None,
-                               limit_is_error=False)
+                self._seen = False
+                self.board.run(max_seconds=timeout_s, stop_when=lambda: self._seen, limit_is_error=False)
                 match = regex.search(self.received)
             if match is None:
                 tail = bytes(self.received[-200:])
@@ -69,3 +72,4 @@ class ConsoleStream:
             return out
         finally:
             self._pattern = None
+            self._seen = False

@@ -83,6 +83,20 @@ _REG["xpsr"] = A.UC_ARM_REG_XPSR
 _WRITE_REG = dict(_REG, xpsr=A.UC_ARM_REG_XPSR_NZCVQG)   # xPSR writes include the GE bits
 
 
+def _bare(fn):
+    """A copy of a libunicorn function pointer without argtypes: ctypes then passes ints as C int and
+    pointers (handle, byref) as they are, skipping the per-argument from_param conversions. Only for
+    functions whose arguments are all int/pointer-sized (uc_reg_read/uc_reg_write)."""
+    bare = type(fn)((fn.__name__, uclib))
+    bare.restype = ctypes.c_int
+    return bare
+
+
+_uc_reg_read = _bare(uclib.uc_reg_read)
+_uc_reg_write = _bare(uclib.uc_reg_write)
+_WORDS = {n: struct.Struct(f"<{n}I") for n in (8, 26)}
+
+
 class UcRegs:
     """The exception model's register file on a Unicorn engine; memory errors become MemoryError.
     Calls libunicorn through ctypes directly: exception entry/return touch ~40 registers and words, and
@@ -97,7 +111,7 @@ class UcRegs:
         self._batches: dict = {}
 
     def get(self, name: str) -> int:
-        err = uclib.uc_reg_read(self._h, _REG[name], self._ref)
+        err = _uc_reg_read(self._h, _REG[name], self._ref)
         if err:
             raise UcError(err)
         return self._v.value
@@ -107,7 +121,7 @@ class UcRegs:
         if name == "pc":
             value |= 1
         self._v.value = value
-        err = uclib.uc_reg_write(self._h, _WRITE_REG[name], self._ref)
+        err = _uc_reg_write(self._h, _WRITE_REG[name], self._ref)
         if err:
             raise UcError(err)
 
@@ -139,14 +153,24 @@ class UcRegs:
         if err:
             raise UcError(err)
 
+    def _words_buffer(self, count: int):
+        """(Struct, preallocated buffer) for `count` words (exception frames: 8 or 26)."""
+        key = ("words", count)
+        b = self._batches.get(key)
+        if b is None:
+            b = self._batches[key] = (_WORDS.get(count) or struct.Struct(f"<{count}I"),
+                                      ctypes.create_string_buffer(4 * count))
+        return b
+
     def read_words(self, address: int, count: int) -> list[int]:
-        buf = ctypes.create_string_buffer(4 * count)
+        fmt, buf = self._words_buffer(count)
         if uclib.uc_mem_read(self._h, address, buf, 4 * count):
             raise MemoryError(f"read of {count} words at 0x{address:08x}: nothing answers")
-        return list(struct.unpack(f"<{count}I", buf.raw))
+        return list(fmt.unpack_from(buf))
 
     def write_words(self, address: int, words: list[int]) -> None:
-        buf = ctypes.create_string_buffer(struct.pack(f"<{len(words)}I", *(w & 0xFFFFFFFF for w in words)))
+        fmt, buf = self._words_buffer(len(words))
+        fmt.pack_into(buf, 0, *(w & 0xFFFFFFFF for w in words))
         if uclib.uc_mem_write(self._h, address, buf, 4 * len(words)):
             raise MemoryError(f"write of {len(words)} words at 0x{address:08x}: nothing answers")
 

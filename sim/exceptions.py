@@ -85,6 +85,29 @@ class CoreRegs(Protocol):
         """Switch to handler mode (ipsr != 0) or thread mode with CONTROL (SPSEL, FPCA), banking SP."""
 
 
+MASK_REGS = ["primask", "basepri", "faultmask"]
+
+
+class FlagList(list):
+    """A list of bools (one per exception number) that also keeps `on`, the set of indices holding a
+    true value, so that finding pending/active exceptions does not scan all 256 entries."""
+
+    def __init__(self, n: int):
+        super().__init__([False] * n)
+        self.on: set[int] = set()
+
+    def __setitem__(self, index, value) -> None:
+        list.__setitem__(self, index, value)
+        if isinstance(index, slice):
+            self.on = {i for i, v in enumerate(self) if v}
+        else:
+            i = index + len(self) if index < 0 else index
+            if value:
+                self.on.add(i)
+            else:
+                self.on.discard(i)
+
+
 def _get_many(r: CoreRegs, names: list[str]) -> list[int]:
     fn = getattr(r, "get_many", None)
     return fn(names) if fn else [r.get(n) for n in names]
@@ -147,8 +170,8 @@ class CoreState:
 
     def __post_init__(self) -> None:
         n = IRQ0 + self.num_irqs
-        self.pending = [False] * n
-        self.active = [False] * n
+        self.pending = FlagList(n)
+        self.active = FlagList(n)
         self.enabled = [False] * n
         self.line = [False] * n
         self.prio = [0] * n
@@ -188,13 +211,11 @@ class CoreState:
 
     def active_priority(self) -> int:
         """Highest (numerically lowest) group priority among active exceptions, 256 when none."""
-        best, active, exc = 256, self.active, 0
-        while True:
-            try:
-                exc = active.index(True, exc + 1)
-            except ValueError:
-                return best
-            best = min(best, self.group(self.prio[exc]))
+        best = 256
+        for exc in self.active.on:
+            if exc:
+                best = min(best, self.group(self.prio[exc]))
+        return best
 
     def execution_priority(self, primask: int, basepri: int, faultmask: int) -> int:
         """The current execution priority [B1.5.4 ExecutionPriority()]."""
@@ -210,16 +231,12 @@ class CoreState:
     def highest_pending(self) -> int | None:
         """The enabled pending exception that would be taken first, or None."""
         best, key = None, None
-        pending, exc = self.pending, 0
-        while True:
-            try:
-                exc = pending.index(True, exc + 1)     # C-speed scan for the next pending exception
-            except ValueError:
-                return best
-            if self.is_enabled(exc):
+        for exc in self.pending.on:              # keys are distinct (exc is in them): order is irrelevant
+            if exc and self.is_enabled(exc):
                 k = (self.group(self.prio[exc]), self.prio[exc], exc)
                 if key is None or k < key:
                     best, key = exc, k
+        return best
 
     def num_active(self) -> int:
         return sum(self.active)
@@ -246,8 +263,7 @@ class ExceptionEngine:
         return self.regs.get("xpsr") & 0x1FF
 
     def execution_priority(self) -> int:
-        r = self.regs
-        return self.state.execution_priority(r.get("primask"), r.get("basepri"), r.get("faultmask"))
+        return self.state.execution_priority(*_get_many(self.regs, MASK_REGS))
 
     def pending_to_take(self) -> int | None:
         """The pending exception that would preempt now, or None."""
@@ -351,7 +367,7 @@ class ExceptionEngine:
         to_thread = low != 0x1
         nxt = st.highest_pending()
         if nxt is not None:
-            target_prio = st.execution_priority(r.get("primask"), r.get("basepri"), r.get("faultmask"))
+            target_prio = st.execution_priority(*_get_many(r, MASK_REGS))
             if st.group(st.prio[nxt]) < target_prio:
                 self._dispatch(nxt, exc_return, r.get("control"))
                 self.charge(TAILCHAIN_CYCLES, "exception")

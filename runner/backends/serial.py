@@ -5,6 +5,9 @@ The port is a path (/dev/ttyACM0, /dev/pts/5, COM3) or, when none is given, the 
 ST-LINK VID:PID (V2-1 0483:374B, V3 0483:374E). Baud per mode: 115200 for performance and accuracy
 (921600 with --baud), 9600 for energy. Reset: pyocd when installed and a probe is named, else a DTR pulse
 (the NUCLEO's ST-LINK does not wire DTR to NRST on every firmware: then the handshake alone re-synchronises).
+Energy mode: an energy monitor (options["energy_monitor"] = "joulescope", see runner/energy_monitor.py)
+streams while the port is open; its IN0 falling edges, with the energy integrated up to each, are the
+timestamp edges (monitor seconds, µJ).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from typing import Any
 
 from tinyperf.errors import RunnerError, SerialTimeout
-from tinyperf.runner.backends.base import DEFAULT_BAUD, Backend, BackendSpec
+from tinyperf.runner.backends.base import DEFAULT_BAUD, Backend, BackendSpec, Edge
 
 log = logging.getLogger("tinyperf.runner.serial")
 
@@ -99,6 +102,13 @@ class SerialBackend(Backend):
         self.timeout_scale = float(spec.options.get("timeout_scale", default_scale))
         #: seconds to wait for the boot banner's m-ready after a reset (before the handshake)
         self.boot_timeout_s = float(spec.options.get("boot_timeout_s", 1.0))
+        self.monitor = None
+        if spec.mode == "energy":
+            from tinyperf.runner.energy_monitor import make_monitor
+
+            self.monitor = make_monitor(
+                spec.options.get("energy_monitor"), serial_number=spec.options.get("joulescope_serial")
+            )
 
     def open(self) -> None:
         import serial
@@ -111,8 +121,16 @@ class SerialBackend(Backend):
                 f"cannot open serial port {self.port}: {e}; check the path and permissions (dialout group)"
             ) from None
         self.transport = SerialTransport(self.ser, self.port)
+        if self.monitor is not None:
+            try:
+                self.monitor.start()
+            except BaseException:
+                self.close()
+                raise
 
     def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
         if self.ser is not None:
             self.ser.close()
             self.ser = None
@@ -140,5 +158,21 @@ class SerialBackend(Backend):
         time.sleep(0.05)
         self.transport.drain()
 
+    def clear_edges(self) -> None:
+        if self.monitor is not None:
+            self.monitor.clear()
+
+    def timestamp_edges(self) -> list[Edge]:
+        if self.monitor is None:
+            return []
+        return [Edge(e.seconds, e.energy_J * 1e6) for e in self.monitor.edges()]
+
+    @property
+    def measures_energy(self) -> bool:
+        return self.monitor is not None
+
     def describe(self) -> dict[str, Any]:
-        return {"simulated": False, "backend": "serial", "port": self.port, "baud": self.baud}
+        d = {"simulated": False, "backend": "serial", "port": self.port, "baud": self.baud}
+        if self.monitor is not None:
+            d.update(self.monitor.describe())
+        return d

@@ -76,6 +76,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--probe", help="pyocd probe id used to reset a real board (optional extra tinyperf[flash])"
     )
     p.add_argument(
+        "--energy-monitor",
+        default="none",
+        choices=("none", "joulescope"),
+        help="serial backend, energy mode: measure the board's supply with a Joulescope (DUT powered through "
+        "it, PF13 wired to IN0; optional extra tinyperf[joulescope])",
+    )
+    p.add_argument("--joulescope", metavar="SERIAL", help="serial number of the Joulescope to use")
+    p.add_argument(
+        "--energy-capture",
+        type=Path,
+        metavar="FILE.jls",
+        help="no benchmark: print the energy between the IN0 falling edges of a Joulescope recording",
+    )
+    p.add_argument(
         "--timeout-scale",
         type=float,
         help="multiply device-time timeouts (serial backend; default 1 for a board, 50 for a pty)",
@@ -146,6 +160,15 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     if args.workers < 1:
         raise RunnerError(f"--workers must be >= 1, got {args.workers}")
     options = {}
+    if args.energy_monitor != "none":
+        if args.backend != "serial":
+            raise RunnerError(
+                "--energy-monitor measures a real board (--backend serial); the simulated board has its "
+                "energy model"
+            )
+        options["energy_monitor"] = args.energy_monitor
+        if args.joulescope:
+            options["joulescope_serial"] = args.joulescope
     if args.probe is not None:
         options["probe"] = args.probe
     if args.timeout_scale is not None:
@@ -182,6 +205,11 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
 def run(args: argparse.Namespace) -> int:
     from tinyperf.runner import charts, report
 
+    if args.energy_capture:
+        from tinyperf.runner.energy_monitor import capture_report
+
+        sys.stdout.write(capture_report(args.energy_capture))
+        return 0
     cfg = config_from_args(args)
     if cfg.ray:
         from tinyperf.runner.distributed import _import_ray

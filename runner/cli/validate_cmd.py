@@ -12,10 +12,10 @@ from tinyperf.runner.dataset import Dataset, random_stimuli
 from tinyperf.runner.firmware_source import provide
 from tinyperf.runner.session import open_session
 from tinyperf.runner.tasks import TASKS, get_task
-from tinyperf.runner.validate import compare
+from tinyperf.runner.validate import compare, compare_energy
 
 NAME = "validate"
-HELP = "compare the simulated board with a real one: outputs and latency"
+HELP = "compare the simulated board with a real one: outputs, latency (and energy with a monitor)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,12 +34,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stimuli", type=int, default=5, help="number of stimuli compared (default 5)")
     p.add_argument("--window", type=float, default=2.0, help="device seconds of the timed window (default 2)")
     p.add_argument("--timeout-scale", type=float, help="multiply timeouts on the serial side")
+    p.add_argument(
+        "--energy-monitor",
+        default="none",
+        choices=("none", "joulescope"),
+        help="compare energy too: energy builds on both sides, the board measured by a Joulescope "
+        "(PF13 to IN0; the board must run the energy build: flash it or use --flash)",
+    )
+    p.add_argument("--joulescope", metavar="SERIAL", help="serial number of the Joulescope to use")
     p.add_argument("--allow-placeholder", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
     task = get_task(args.task)
-    fw = provide(task, "performance", image=args.firmware, model=args.model)
+    energy = args.energy_monitor != "none"
+    mode = "energy" if energy else "performance"
+    if energy:
+        from tinyperf.runner.energy_monitor import make_monitor
+
+        make_monitor(args.energy_monitor)  # fail before any build when the extra is missing
+    fw = provide(task, mode, image=args.firmware, model=args.model)
     if args.flash:
         from tinyperf.runner.cli.flash_cmd import flash
 
@@ -54,17 +68,23 @@ def run(args: argparse.Namespace) -> int:
     options = {} if args.timeout_scale is None else {"timeout_scale": args.timeout_scale}
     if args.probe:
         options["probe"] = args.probe
+    if energy:
+        options["energy_monitor"] = args.energy_monitor
+        if args.joulescope:
+            options["joulescope_serial"] = args.joulescope
     sim = open_session(
-        make_backend(BackendSpec("sim", image=str(fw.image))), task, allow_placeholder=args.allow_placeholder
+        make_backend(BackendSpec("sim", mode=mode, image=str(fw.image))),
+        task,
+        allow_placeholder=args.allow_placeholder,
     )
     try:
         board = open_session(
-            make_backend(BackendSpec("serial", port=args.port, options=options)),
+            make_backend(BackendSpec("serial", mode=mode, port=args.port, options=options)),
             task,
             allow_placeholder=args.allow_placeholder,
         )
         try:
-            result = compare(sim, board, stimuli, names, args.window)
+            result = (compare_energy if energy else compare)(sim, board, stimuli, names, args.window)
         finally:
             board.close()
     finally:

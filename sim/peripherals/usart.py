@@ -57,6 +57,28 @@ PRESC_DIV = (1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256)
 STOP_BITS = (Fraction(1), Fraction(1, 2), Fraction(2), Fraction(3, 2))
 
 
+
+def _le(t: Fraction | int, now: int) -> bool:
+    """t <= now for an event time t (a Fraction) and an integer cycle count, without Fraction arithmetic."""
+    if type(t) is Fraction:
+        return t._numerator <= now * t._denominator
+    return t <= now
+
+
+def _lt(a: Fraction | int, b: Fraction | int) -> bool:
+    """a < b for two event times, exact, with integer arithmetic when both are Fractions."""
+    if type(a) is Fraction and type(b) is Fraction:
+        return a._numerator * b._denominator < b._numerator * a._denominator
+    return a < b
+
+
+def _ceil_minus(t: Fraction | int, now: int) -> int:
+    """ceil(t - now), exact, for an event time t (a Fraction) and an integer cycle count."""
+    if type(t) is Fraction:
+        d = t._denominator
+        return -((now * d - t._numerator) // d)
+    return ceil(t - now)
+
 class Uart(Timed, Peripheral):
     """Common USART/LPUART model. Host API: `host_send(data)`, `tx_listeners`, `baud()`,
     `rx_pending()` (bytes queued from the host, not yet received)."""
@@ -137,7 +159,18 @@ class Uart(Timed, Peripheral):
         return 1 + data + STOP_BITS[(self.values["CR2"] >> 12) & 3]
 
     def frame_cycles(self) -> Fraction | None:
-        """HCLK cycles one frame takes now, None if the UART has no clock or no baud rate."""
+        """HCLK cycles one frame takes now, None if the UART has no clock or no baud rate (memoised on
+        the registers and clocks it depends on)."""
+        v = self.values
+        key = (v["BRR"], v["CR1"], v["CR2"], v["PRESC"], self.clocks())
+        cache = self.__dict__.setdefault("_frame_memo", {})
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = self._frame_cycles()
+        return cache[key]
+
+    def _frame_cycles(self) -> Fraction | None:
         fk, fh = self._kernel_hz(), self.clocks()[1]
         bit = self._bit_ticks()
         if not (fk and fh and bit):
@@ -151,13 +184,14 @@ class Uart(Timed, Peripheral):
     # -- events --------------------------------------------------------------------------------------------
     def elapse(self, cycles: int) -> None:
         now = self._now()
-        while True:
-            events = [(t, kind) for t, kind in ((self._tx_done, 0), (self._rx_done, 1), (self._idle_at, 2))
-                      if t is not None and t <= now]
-            if not events:
+        while True:       # due events in time order (ties: tx, rx, idle)
+            best, kind = None, -1
+            for k, t in ((0, self._tx_done), (1, self._rx_done), (2, self._idle_at)):
+                if t is not None and _le(t, now) and (best is None or _lt(t, best)):
+                    best, kind = t, k
+            if best is None:
                 break
-            t, kind = min(events)
-            (self._finish_tx, self._finish_rx, self._finish_idle)[kind](t)
+            (self._finish_tx, self._finish_rx, self._finish_idle)[kind](best)
         self._update_irq()
 
     def _finish_tx(self, t: Fraction) -> None:
@@ -258,7 +292,11 @@ class Uart(Timed, Peripheral):
         times = [t for t in (self._tx_done, self._rx_done, idle) if t is not None]
         if not times:
             return None
-        return max(1, ceil(min(times) - self._now()))
+        first = times[0]
+        for t in times[1:]:
+            if _lt(t, first):
+                first = t
+        return max(1, _ceil_minus(first, self._now()))
 
     def read_stable_for(self, offset: int) -> int | None:
         """ISR changes at byte completions (events) and when IDLE sets (an event only with IDLEIE)."""

@@ -38,6 +38,9 @@ MISS_CFUNC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_uint32)
 
 STOP_REASONS = {0: None, 1: "deadline", 2: "irq_window", 3: "wfi", 4: "error", 5: "request",
                 6: "retranslate"}
+# uc_reg_read without argtypes (handle, int, byref): skips ctypes' per-argument conversions
+_REG_READ = type(uclib.uc_reg_read)(("uc_reg_read", uclib))
+_REG_READ.restype = ctypes.c_int
 _G = {name: i for i, name in enumerate(
     ("cycles", "instructions", "stop_reason", "fetch_stall", "data_stall", "branch_cycles",
      "div_cycles", "bus_stall", "ic_hits", "ic_misses", "dc_hits", "dc_misses", "flash_reads",
@@ -87,6 +90,14 @@ class CycleCounter:
         self._in_emu = False
         self._irq_waiting = False
         self._hint = (-1, 0, -1)       # (block serial, instruction address, index) from mmio_access
+        # register reads through the C API with a preallocated buffer (the binding's reg_read: ~10 µs)
+        self._uch = uc._uch
+        self._rv = ctypes.c_uint32()
+        self._rref = ctypes.byref(self._rv)
+        self._tp_get = self._lib.tp_get
+        self._g_serial, self._g_pending, self._g_pending_size = _G["serial"], _G["pending"], _G["pending_size"]
+        self._g_cycles, self._g_instructions = _G["cycles"], _G["instructions"]
+        self._tp_cycles_at = self._lib.tp_cycles_at
         self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
         fr = list(self.model.flash_ranges) + [(0, 0), (0, 0)]
         self._lib.tp_set_flash(self._st, fr[0][0], fr[0][1] - fr[0][0], fr[1][0], fr[1][1] - fr[1][0])
@@ -221,7 +232,13 @@ class CycleCounter:
                 raise SimError(f"cycle model could not decode a block: {err!r}") from err
             if not self._retranslate_pending():
                 return
-            begin = self.uc.reg_read(arm_const.UC_ARM_REG_PC) | 1
+            begin = self._reg(arm_const.UC_ARM_REG_PC) | 1
+
+    def _reg(self, rid: int) -> int:
+        """A 32-bit core register (C API, preallocated buffer)."""
+        if _REG_READ(self._uch, rid, self._rref):
+            return self.uc.reg_read(rid)         # let the binding raise its UcError
+        return self._rv.value
 
     def _retranslate_pending(self) -> bool:
         """After a "retranslate" stop (a new block needed code hooks; it has not run): drop its cached
@@ -242,7 +259,7 @@ class CycleCounter:
     def sync(self, faulted: bool = False) -> None:
         """Charge the block that was running when emu_start returned, up to the PC (faulted: the
         instruction at PC raised a fault and did not complete). Idempotent."""
-        pc = self.uc.reg_read(arm_const.UC_ARM_REG_PC)
+        pc = self._reg(arm_const.UC_ARM_REG_PC)
         self._lib.tp_sync(self._st, pc & ~1, int(faulted))
 
     def resume_after_retranslate(self) -> bool:
@@ -268,18 +285,23 @@ class CycleCounter:
         address computed from the current registers covers `address`. Costs a few register reads."""
         if not self._in_emu:
             return
-        serial = int(self._lib.tp_get(self._st, _G["serial"]))
-        start = int(self._lib.tp_get(self._st, _G["pending"]))
-        size = int(self._lib.tp_get(self._st, _G["pending_size"]))
+        get, st = self._tp_get, self._st
+        size = get(st, self._g_pending_size)
         if not size:
             return
-        after = self._hint[2] if self._hint[0] == serial else -1
+        serial = get(st, self._g_serial)
+        start = get(st, self._g_pending)
+        hint = self._hint
+        after = hint[2] if hint[0] == serial else -1
         regs: dict[int, int] = {}
+        read, uch, ref, box = _REG_READ, self._uch, self._rref, self._rv
 
         def reg(rid: int) -> int:
-            if rid not in regs:
-                regs[rid] = self.uc.reg_read(rid)
-            return regs[rid]
+            v = regs.get(rid)
+            if v is None:
+                v = box.value if not read(uch, rid, ref) else self.uc.reg_read(rid)
+                regs[rid] = v
+            return v
 
         for index, (off, lo_of, nbytes) in enumerate(self._decoder.memory_ops(start, size)):
             if index <= after:
@@ -290,22 +312,23 @@ class CycleCounter:
                 return
 
     def _pc_now(self) -> int:
-        if self._hint[0] >= 0 and self._hint[0] == int(self._lib.tp_get(self._st, _G["serial"])):
-            return self._hint[1]
-        return self.uc.reg_read(arm_const.UC_ARM_REG_PC) & ~1
+        hint = self._hint
+        if hint[0] >= 0 and hint[0] == self._tp_get(self._st, self._g_serial):
+            return hint[1]
+        return self._reg(arm_const.UC_ARM_REG_PC) & ~1
 
     @property
     def cycles(self) -> int:
         """HCLK cycles so far. Inside emulation (MMIO callbacks) counts the running block up to the PC
         (exact after `mmio_access(address)`, else the block start: unicorn's PC is stale there)."""
         if self._in_emu:
-            return int(self._lib.tp_cycles_at(self._st, self._pc_now()))
-        return int(self._lib.tp_get(self._st, _G["cycles"]))
+            return self._tp_cycles_at(self._st, self._pc_now())
+        return self._tp_get(self._st, self._g_cycles)
 
     @property
     def instructions(self) -> int:
         """Instructions completed (those of a block cut short by a fault count up to the PC)."""
-        return int(self._lib.tp_get(self._st, _G["instructions"]))
+        return self._tp_get(self._st, self._g_instructions)
 
     def add(self, cycles: int, kind: str = "exception") -> None:
         """Account cycles the run loop models itself (exception entry/return, sleep skipped to an event)."""

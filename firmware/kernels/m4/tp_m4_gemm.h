@@ -169,11 +169,46 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
                            "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
                          : "cc", "memory");                                                    \
     } while (0)
+/* Requantize A with multiplier m and rs1 r already in registers (see TP_RQ_ASM), store at [OUT]. */
+#define TP_RQ_CORE(A, OUT)                                                                     \
+    "lsl %[v], " A ", #1\n\t"                                                                  \
+    "smmulr %[v], %[v], %[m]\n\t"                                                               \
+    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
+    "asr %[v], %[v], %[r]\n\t"                                                                  \
+    "add %[v], %[v], %[off]\n\t"                                                                \
+    "asr %[v], %[v], #1\n\t"                                                                    \
+    "cmp %[v], %[lo]\n\t"                                                                       \
+    "it lt\n\t"                                                                                 \
+    "movlt %[v], %[lo]\n\t"                                                                     \
+    "cmp %[v], %[hi]\n\t"                                                                       \
+    "it gt\n\t"                                                                                 \
+    "movgt %[v], %[hi]\n\t"                                                                     \
+    "strb %[v], [" OUT "]\n\t"
+/* One channel (multiplier/shift at MP/SP, shift <= -1) for the two pixels of a column pair: *O0 from A,
+ * *O1 from B; the multiplier and shift are loaded once for both. */
+#define TP_RQ_CHAN2(O0, O1, MP, SP, OFF21, LO, HI, A, B)                                       \
+    do {                                                                                       \
+        int32_t m_, r_, v_;                                                                    \
+        __asm__ volatile("ldr %[m], [%[mp]]\n\t"                                               \
+                         "ldr %[r], [%[sp]]\n\t"                                               \
+                         "mvn %[r], %[r]\n\t"                                                  \
+                         TP_RQ_CORE("%[a]", "%[o0]") TP_RQ_CORE("%[b]", "%[o1]")                 \
+                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_)                          \
+                         : [a] "r"(A), [b] "r"(B), [mp] "r"(MP), [sp] "r"(SP), [o0] "r"(O0),     \
+                           [o1] "r"(O1), [off] "r"(OFF21), [lo] "r"(LO), [hi] "r"(HI),           \
+                           "m"(*(const int32_t *)(MP)), "m"(*(const int32_t *)(SP))              \
+                         : "cc", "memory");                                                    \
+    } while (0)
 #else
 #define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
     do {                                                                                       \
         (O)[0] = (int8_t)tp_clamp(tp_requant_rs(A, (MP)[0], -(SP)[0] - 1, OFF21), LO, HI);      \
         (O)[1] = (int8_t)tp_clamp(tp_requant_rs(B, (MP)[1], -(SP)[1] - 1, OFF21), LO, HI);      \
+    } while (0)
+#define TP_RQ_CHAN2(O0, O1, MP, SP, OFF21, LO, HI, A, B)                                       \
+    do {                                                                                       \
+        *(O0) = (int8_t)tp_clamp(tp_requant_rs(A, *(MP), -*(SP) - 1, OFF21), LO, HI);           \
+        *(O1) = (int8_t)tp_clamp(tp_requant_rs(B, *(MP), -*(SP) - 1, OFF21), LO, HI);           \
     } while (0)
 #endif
 
@@ -203,8 +238,8 @@ static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *we
         }
         const int32_t *mp = op->multiplier + oc, *sp = op->shift + oc;
         if (right_shifts) {
-            TP_RQ_PAIR(out0 + oc, mp, sp, off21, lo, hi, a00, a10);
-            TP_RQ_PAIR(out1 + oc, mp, sp, off21, lo, hi, a01, a11);
+            TP_RQ_CHAN2(out0 + oc, out1 + oc, mp, sp, off21, lo, hi, a00, a01);
+            TP_RQ_CHAN2(out0 + oc + 1, out1 + oc + 1, mp + 1, sp + 1, off21, lo, hi, a10, a11);
             continue;
         }
         out0[oc] = tp_out_s8(a00, mp[0], sp[0], off, lo, hi);
