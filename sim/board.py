@@ -308,7 +308,7 @@ class SimBoard:
         self._event_latch = True
 
     def _on_intr(self, uc: Uc, intno: int, _user) -> None:
-        self._intr.append((intno, uc.reg_read(_cpu.A.UC_ARM_REG_PC)))
+        self._intr.append((intno, self.regs.get("pc")))     # C API: the binding's reg_read is slow
         uc.emu_stop()
 
     def _on_mem_invalid(self, uc: Uc, access: int, address: int, size: int, value: int, _user) -> bool:
@@ -354,7 +354,11 @@ class SimBoard:
             if wall_end is not None and time.monotonic() > wall_end:
                 raise SimTimeout(self.report(f"host-time limit of {host_timeout_s} s exceeded"))
             event = self._event
-            deadline = min(x for x in (event, limit, now + SLICE_CYCLES) if x is not None)
+            deadline = now + SLICE_CYCLES
+            if event is not None and event < deadline:
+                deadline = event
+            if limit is not None and limit < deadline:
+                deadline = limit
             if self._sleeping:
                 self._sleep_until(now, event, limit, deadline)
             else:
