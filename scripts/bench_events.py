@@ -8,13 +8,15 @@ Three workloads, each timed in process CPU seconds (time.process_time, so a busy
    console bytes per 490-byte input, each one a receive interrupt); figure: host µs per received byte.
 2. interrupt-driven echo (tests/firmware/fw_echo.c at 921600 baud): N bytes sent and echoed back; figure:
    host µs per interrupt (one LPUART1 receive interrupt per byte).
-3. kws01 inference (`infer 1 0`): simulated MIPS with the full cycle model, as a ratio to the MIPS of
-   bare Unicorn (no hooks) measured in the same run by scripts/bench_sim.py's workload.
+3. kws01 inference (`infer 1 0`, the second one: the first pays for translation and block decoding):
+   simulated MIPS with the full cycle model and the board's run loop, as a ratio to the MIPS of bare
+   Unicorn (no hooks) measured in the same run on scripts/bench_sim.py's compute workload.
 
 `--json FILE` also writes the deterministic results (cycles, instructions, energy_uJ, sha256 of the output
-bytes) of each workload, to compare runs before/after a change: they must be identical bit for bit.
+bytes) of each workload, to compare runs before/after a change: they must be identical bit for bit. Pin
+the firmware with `--elf` for such comparisons (the kws01 build changes with firmware/kernels).
 
-    python3 scripts/bench_events.py [--echo-bytes N] [--loads N] [--json FILE]
+    python3 scripts/bench_events.py [--echo-bytes N] [--loads N] [--no-infer] [--elf KWS01.elf] [--json FILE]
 """
 
 from __future__ import annotations

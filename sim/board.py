@@ -90,6 +90,7 @@ class SimBoard:
         self.regs = _cpu.UcRegs(self.uc)
         self.engine = ExceptionEngine(self.core_state, self.regs, charge=self._charge)
         self.counter = CycleCounter(self.uc, platform, model=timing)
+        self._counter_pc_now = getattr(self.counter, "_pc_now", None)
         self._running = False
         self._stop_requested = False
         self._reset_requested = False
@@ -286,7 +287,7 @@ class SimBoard:
     # -- engine callbacks ------------------------------------------------------------------------------
     def _pc_now(self) -> int:
         """Address of the running instruction inside an MMIO callback (after counter.mmio_access)."""
-        exact = getattr(self.counter, "_pc_now", None)
+        exact = self._counter_pc_now
         return exact() if exact else self.regs.get("pc")
 
     def _observe_read(self, address: int, value: int) -> None:

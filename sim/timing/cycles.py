@@ -98,6 +98,10 @@ class CycleCounter:
         self._g_serial, self._g_pending, self._g_pending_size = _G["serial"], _G["pending"], _G["pending_size"]
         self._g_cycles, self._g_instructions = _G["cycles"], _G["instructions"]
         self._tp_cycles_at = self._lib.tp_cycles_at
+        # `cycles` outside emulation, cached: between emulations only tp_sync and tp_add change the count
+        # (None: read it again; `_cache_ok` False between a manual begin() and sync())
+        self._cycles_now: int | None = None
+        self._cache_ok = True
         self._hook_add(unicorn.UC_HOOK_BLOCK, self._lib.tp_block_hook, 1, 0)
         fr = list(self.model.flash_ranges) + [(0, 0), (0, 0)]
         self._lib.tp_set_flash(self._st, fr[0][0], fr[0][1] - fr[0][0], fr[1][0], fr[1][1] - fr[1][0])
@@ -198,8 +202,10 @@ class CycleCounter:
     def irq_waiting(self, on: bool) -> None:
         """When set, stop at the block boundary after a block that can unmask interrupts (CPSIE/CPSID,
         MSR PRIMASK/BASEPRI/BASEPRI_MAX/FAULTMASK/CONTROL): stop_reason "irq_window"."""
-        self._irq_waiting = bool(on)
-        self._lib.tp_set_irq_waiting(self._st, int(on))
+        on = bool(on)
+        if on != self._irq_waiting:           # only this setter changes the native flag
+            self._irq_waiting = on
+            self._lib.tp_set_irq_waiting(self._st, int(on))
 
     def request_stop(self) -> None:
         """Stop at the next block boundary (stop_reason "request"). Use this from MMIO/peripheral
@@ -218,6 +224,7 @@ class CycleCounter:
         while True:
             self._lib.tp_begin(self._st)
             faulted = False
+            self._cycles_now = None
             self._in_emu = True
             try:
                 self.uc.emu_start(begin, until, timeout, count)
@@ -254,6 +261,7 @@ class CycleCounter:
         """Call before uc.emu_start when not using counter.emu_start (clears the stop reason). Then call
         `sync()` after it, and if `stop_reason == "retranslate"`, `resume_after_retranslate()` and start
         again from PC (counter.emu_start does all of this)."""
+        self._cycles_now, self._cache_ok = None, False
         self._lib.tp_begin(self._st)
 
     def sync(self, faulted: bool = False) -> None:
@@ -261,6 +269,7 @@ class CycleCounter:
         instruction at PC raised a fault and did not complete). Idempotent."""
         pc = self._reg(arm_const.UC_ARM_REG_PC)
         self._lib.tp_sync(self._st, pc & ~1, int(faulted))
+        self._cycles_now, self._cache_ok = None, True
 
     def resume_after_retranslate(self) -> bool:
         """Manual form of the retranslate step of emu_start; True if emulation must resume at PC."""
@@ -323,7 +332,12 @@ class CycleCounter:
         (exact after `mmio_access(address)`, else the block start: unicorn's PC is stale there)."""
         if self._in_emu:
             return self._tp_cycles_at(self._st, self._pc_now())
-        return self._tp_get(self._st, self._g_cycles)
+        c = self._cycles_now
+        if c is None:
+            c = self._tp_get(self._st, self._g_cycles)
+            if self._cache_ok:
+                self._cycles_now = c
+        return c
 
     @property
     def instructions(self) -> int:
@@ -334,6 +348,7 @@ class CycleCounter:
         """Account cycles the run loop models itself (exception entry/return, sleep skipped to an event)."""
         if cycles < 0:
             raise ValueError(f"add(): cycles must be >= 0, got {cycles}")
+        self._cycles_now = None
         self._lib.tp_add(self._st, int(cycles), self.energy.added_fj(kind, int(cycles)))
         self._extra[kind] = self._extra.get(kind, 0) + int(cycles)
 
