@@ -148,14 +148,6 @@ class Timer(Timed, Peripheral):
         return self.cycles_for(ticks)
 
     # -- register handlers -------------------------------------------------------------------------------
-    def read(self, offset: int, size: int) -> int:
-        self.sync()
-        return super().read(offset, size)
-
-    def write(self, offset: int, size: int, value: int) -> None:
-        self.sync()
-        super().write(offset, size, value)
-
     def read_stable_for(self, offset: int) -> int | None:
         """CNT counts with time (no fast-forward over a CNT poll); SR changes at update events."""
         return 0 if offset & ~3 == 0x24 else None

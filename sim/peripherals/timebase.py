@@ -49,6 +49,15 @@ class Timed:
     def advance(self, cycles: int) -> None:  # noqa: ARG002 - see module docstring
         self.sync()
 
+    # -- the bus interface: catch up with simulated time before every access ----------------------------
+    def read(self, offset: int, size: int) -> int:
+        self.sync()
+        return super().read(offset, size)  # type: ignore[misc]
+
+    def write(self, offset: int, size: int, value: int) -> None:
+        self.sync()
+        super().write(offset, size, value)  # type: ignore[misc]
+
     def elapse(self, cycles: int) -> None:
         raise NotImplementedError
 

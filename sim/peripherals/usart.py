@@ -315,13 +315,8 @@ class Uart(Timed, Peripheral):
             self.ctx.set_irq(self.irq, level)
 
     # -- register access -------------------------------------------------------------------------------
-    def read(self, offset: int, size: int) -> int:
-        self.sync()
-        return super().read(offset, size)
-
     def write(self, offset: int, size: int, value: int) -> None:
-        self.sync()
-        super().write(offset, size, value)
+        super().write(offset, size, value)   # Timed.write syncs first
         self._update_irq()
 
     def _read_isr(self) -> int:
