@@ -166,4 +166,22 @@ static inline int32_t tp_read_s16x2(const int16_t *p)
     return (int32_t)v;
 }
 
+/* Requantize A in inline asm (tp_requant_rs, shifts <= -1 only), multiplier [m] and rs1 [r] = -shift - 1
+ * already in registers: SMMULR(2 A, m) = SRDHM, rounding shift folded with [off] = 2 * output_offset + 1,
+ * clamp to [lo, hi], store the byte at [OUT]; [v] is scratch. */
+#define TP_RQ_CORE(A, OUT)                                                                     \
+    "lsl %[v], " A ", #1\n\t"                                                                  \
+    "smmulr %[v], %[v], %[m]\n\t"                                                               \
+    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
+    "asr %[v], %[v], %[r]\n\t"                                                                  \
+    "add %[v], %[v], %[off]\n\t"                                                                \
+    "asr %[v], %[v], #1\n\t"                                                                    \
+    "cmp %[v], %[lo]\n\t"                                                                       \
+    "it lt\n\t"                                                                                 \
+    "movlt %[v], %[lo]\n\t"                                                                     \
+    "cmp %[v], %[hi]\n\t"                                                                       \
+    "it gt\n\t"                                                                                 \
+    "movgt %[v], %[hi]\n\t"                                                                     \
+    "strb %[v], [" OUT "]\n\t"
+
 #endif

@@ -30,19 +30,7 @@
  * clamp, store byte at out+I. */
 #define TP_DW_RQ1(A, I)                                                                        \
     "ldrd %[m], %[r], [%[rq]], #8\n\t"                                                          \
-    "lsl %[v], " A ", #1\n\t"                                                                  \
-    "smmulr %[v], %[v], %[m]\n\t"                                                               \
-    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
-    "asr %[v], %[v], %[r]\n\t"                                                                  \
-    "add %[v], %[v], %[off]\n\t"                                                                \
-    "asr %[v], %[v], #1\n\t"                                                                    \
-    "cmp %[v], %[lo]\n\t"                                                                       \
-    "it lt\n\t"                                                                                 \
-    "movlt %[v], %[lo]\n\t"                                                                     \
-    "cmp %[v], %[hi]\n\t"                                                                       \
-    "it gt\n\t"                                                                                 \
-    "movgt %[v], %[hi]\n\t"                                                                     \
-    "strb %[v], [%[out], #" I "]\n\t"
+    TP_RQ_CORE(A, "%[out], #" I)
 
 #if TP_M4_ASM
 /* Requantize a0..a3 into out[0..3]; rq: {m0, r0, m1, r1, m2, r2, m3, r3} with r = -shift - 1 >= 0;

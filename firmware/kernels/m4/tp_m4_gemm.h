@@ -143,20 +143,8 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
 #define TP_RQ_ASM(A, MO, I)                                                                    \
     "ldr %[m], [%[mp], #" MO "]\n\t"                                                            \
     "ldr %[r], [%[sp], #" MO "]\n\t"                                                            \
-    "lsl %[v], " A ", #1\n\t"                                                                  \
     "mvn %[r], %[r]\n\t"                                                                       \
-    "smmulr %[v], %[v], %[m]\n\t"                                                               \
-    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
-    "asr %[v], %[v], %[r]\n\t"                                                                  \
-    "add %[v], %[v], %[off]\n\t"                                                                \
-    "asr %[v], %[v], #1\n\t"                                                                    \
-    "cmp %[v], %[lo]\n\t"                                                                       \
-    "it lt\n\t"                                                                                 \
-    "movlt %[v], %[lo]\n\t"                                                                     \
-    "cmp %[v], %[hi]\n\t"                                                                       \
-    "it gt\n\t"                                                                                 \
-    "movgt %[v], %[hi]\n\t"                                                                     \
-    "strb %[v], [%[o], #" I "]\n\t"
+    TP_RQ_CORE(A, "%[o], #" I)
 /* Two adjacent channels (multiplier/shift at mp/sp, every shift <= -1) of one pixel: O[0] from A, O[1]
  * from B. OFF21 = 2 * output_offset + 1. */
 #define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
@@ -169,21 +157,6 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
                            "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
                          : "cc", "memory");                                                    \
     } while (0)
-/* Requantize A with multiplier m and rs1 r already in registers (see TP_RQ_ASM), store at [OUT]. */
-#define TP_RQ_CORE(A, OUT)                                                                     \
-    "lsl %[v], " A ", #1\n\t"                                                                  \
-    "smmulr %[v], %[v], %[m]\n\t"                                                               \
-    "add %[v], %[v], %[v], asr #31\n\t"                                                         \
-    "asr %[v], %[v], %[r]\n\t"                                                                  \
-    "add %[v], %[v], %[off]\n\t"                                                                \
-    "asr %[v], %[v], #1\n\t"                                                                    \
-    "cmp %[v], %[lo]\n\t"                                                                       \
-    "it lt\n\t"                                                                                 \
-    "movlt %[v], %[lo]\n\t"                                                                     \
-    "cmp %[v], %[hi]\n\t"                                                                       \
-    "it gt\n\t"                                                                                 \
-    "movgt %[v], %[hi]\n\t"                                                                     \
-    "strb %[v], [" OUT "]\n\t"
 /* One channel (multiplier/shift at MP/SP, shift <= -1) for the two pixels of a column pair: *O0 from A,
  * *O1 from B; the multiplier and shift are loaded once for both. */
 #define TP_RQ_CHAN2(O0, O1, MP, SP, OFF21, LO, HI, A, B)                                       \
