@@ -113,7 +113,7 @@ def simulate(task: str, model: Path, kernels: str) -> dict:
     interp.invoke()
     data, code = model_flash(sm.symbols)
     return dict(cycles=cycles, layers=dict(sm.layer_cycles), exact=bool(np.array_equal(y, interp.get_output(0))),
-                const_bytes=data, code_bytes=code, elf=sm.build.elf)
+                const_bytes=data, code_bytes=code, elf=sm.build.elf, stack=sm.stack_bytes)
 
 
 def protocol_latency_us(task: str, model: Path, kernels: str) -> int | None:
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
             t0 = time.monotonic()
             sim = simulate(task, model, args.kernels)
             row.update(cycles=sim["cycles"], code=sim["code_bytes"], const=sim["const_bytes"],
-                       exact=sim["exact"], host_s=time.monotonic() - t0)
+                       exact=sim["exact"], host_s=time.monotonic() - t0, stack=sim["stack"])
             if args.protocol:
                 try:
                     row["protocol_us"] = protocol_latency_us(task, model, args.kernels)
@@ -194,8 +194,9 @@ def main(argv=None) -> int:
     for r in rows:
         if "protocol_us" in r:
             print(f"{r['task']}: firmware-reported latency over the EEMBC protocol: {r['protocol_us']} us")
-    print("flash = model const data + model/kernel code (ELF symbols); RAM = arena + static stack estimate "
-          "(-fstack-usage); TFLM head/total = tflite-micro interpreter arena (RecordingMicroAllocator); "
+    stack_src = ("static estimate (-fstack-usage)" if args.no_sim
+                 else "stack high-water mark of model_invoke on the simulated core")
+    print("flash = model const data + model/kernel code (ELF symbols); RAM = arena + " + stack_src + "; TFLM head/total = tflite-micro interpreter arena (RecordingMicroAllocator); "
           "exact = simulated output == interpreter output")
     if args.per_layer:
         for task, (cm, layers) in per_layer.items():

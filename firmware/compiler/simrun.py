@@ -5,9 +5,11 @@ against the interpreter, and for per-layer cycle counts.
     sm = SimModel("kws01", kernels="m4")       # builds the real firmware image (build_firmware)
     y, cycles = sm.run(x)                       # output tensor, cycles of model_invoke
     sm.layer_cycles                             # {"tp_layer_00_conv_2d": cycles, ...} of the last run
+    sm.stack_bytes                              # deepest stack use of the last run (bytes, measured)
 
 Steps per run: 1. write x at the input tensor's arena address, 2. SP at the top of SRAM1's stack area,
-LR at a stop address, PC at model_invoke, 3. run until it returns, 4. read the output tensor. The flash
+LR at a stop address, PC at model_invoke, the stack area painted with a pattern, 3. run until it returns,
+4. read the output tensor and the stack's high-water mark (the lowest byte that lost the pattern). The flash
 interface is configured as the firmware does for 120 MHz (LATENCY 5, prefetch, I/D caches on) and the
 FPU is enabled, so cycle counts match a firmware-driven inference of the same image (within the call).
 """
@@ -21,6 +23,7 @@ import numpy as np
 from tinyperf.errors import SimError
 
 FLASH_LATENCY_120MHZ = 5   # wait states at 120 MHz, range 1 boost [RM0432 3.3.3 Table 12]
+STACK_PAINT = 0xA5         # stack fill byte for the high-water mark
 
 
 def elf_symbols(elf: Path) -> dict[str, tuple[int, int, str]]:
@@ -54,6 +57,7 @@ class SimModel:
         self.board.fp_access_changed(True)
         self.layer_names = [layer.name for layer in self.cm.layers]
         self.layer_cycles: dict[str, int] = {}
+        self.stack_bytes = 0
         self._marks: list[tuple[str, int]] = []
         uc = self.board.uc
         self._stop = self.symbols["Reset_Handler"][0] & ~1   # never executed during model_invoke
@@ -81,8 +85,11 @@ class SimModel:
         b = self.board
         b.uc.mem_write(self.input_address, x.tobytes())
         self._marks = []
+        top = self.symbols["__stack_top__"][0]
+        depth = int(b.platform.raw["firmware"]["stack_bytes"])
+        b.uc.mem_write(top - depth, bytes([STACK_PAINT]) * depth)
         b.regs.set("lr", self._stop | 1)
-        b.regs.set("msp", self.symbols["__stack_top__"][0] if "__stack_top__" in self.symbols else 0x20004000)
+        b.regs.set("msp", top)
         b.regs.set("pc", self.symbols["model_invoke"][0] & ~1)
         b.run(max_cycles=max_cycles, stop_when=lambda: bool(self._marks) and self._marks[-1][0] == "<return>")
         marks = self._marks
@@ -90,6 +97,8 @@ class SimModel:
         layers = marks[1:-1]
         self.layer_cycles = {name: (layers[i + 1][1] if i + 1 < len(layers) else end) - c
                              for i, (name, c) in enumerate(layers)}
+        painted = bytes(b.uc.mem_read(top - depth, depth))
+        self.stack_bytes = depth - (len(painted) - len(painted.lstrip(bytes([STACK_PAINT]))))
         out = bytes(b.uc.mem_read(self.output_address, self.cm.output_bytes))
         y = np.frombuffer(out, dtype=self.cm.output_dtype).reshape(self.cm.output_shape)
         return y, end - start
