@@ -90,7 +90,7 @@ def test_cli_prints_layer_table(models_dir, tmp_path, capsys):
     rc = main(["compile", str(models_dir / "kws_ref_model.tflite"), "-o", str(tmp_path / "kws")])
     out = capsys.readouterr().out
     assert rc == 0
-    assert re.search(r"^\s+0 CONV_2D\s+tp_conv_im2col_s8\s+320,000 ", out, re.MULTILINE)
+    assert re.search(r"^\s+0 CONV_2D\s+tp_conv_smallc_s8\s+320,000 ", out, re.MULTILINE)
     assert re.search(r"^\s+12 SOFTMAX\s+tp_softmax_ref_s8", out, re.MULTILINE)
     assert "RAM:" in out and (tmp_path / "kws" / "model.h").exists()
     header = (tmp_path / "kws" / "model.h").read_text()

@@ -158,10 +158,11 @@ def test_receive_overflow_is_reported_not_fatal(kws_board, samples_dir):
     the next command's reply starts with how many, and the protocol carries on."""
     dev = kws_board
     dev.load((samples_dir / "kws01" / "sample_000.bin").read_bytes())
-    flood = b"x" * 6000                       # 6000 bytes at 115200 baud: 0.52 s, while infer runs ~0.5 s
-    dev.stream.send(b"infer 7 0%" + flood + b"%")
+    flood = b"x" * 6000                       # 6000 bytes at 115200 baud: 0.52 s; the ring is full after 0.36 s
+    dev.stream.send(b"infer 40 0%" + flood)   # busy for >= 0.8 s as long as an inference takes >= 20 ms
     lines = Device._lines(dev.stream.expect(b"m-ready\r\n", timeout_s=5.0))
     assert lines[-1].startswith("m-results-[")
+    dev.stream.send(b"%")                     # ends the flooded command once the device reads again
     rest = Device._lines(dev.stream.expect(b"m-ready\r\n", timeout_s=5.0))
     lost = re.fullmatch(r"e-\[Receive overflow: (\d+) bytes lost\]", rest[0])
     assert lost and 0 < int(lost.group(1)) < len(flood), rest

@@ -3,8 +3,13 @@ the tflite-micro interpreter on one-operator models, (a) with the kernels built 
 paths) and (b) on the simulated board (the inline-assembly paths, -O2 firmware):
 - the folded requantization (tp_requant_rs / TP_RQ_PAIR / TP_DW_REQUANT4) at its edge, output shift -1
   (effective scale in [0.25, 0.5)), mixed with small scales; and the fallback when a channel has shift 0;
-- the SRAM weight-cache copy (tp_copy_words) with an odd channel count and K % 4 != 0 (byte tail);
-- the 3x3 depthwise interior/border paths with stride 1 and 2.
+- the SRAM weight-cache load (int8 -> doubled int16), in several chunks, with a partial last channel quad;
+- channels with all-zero weights: skipped (compacted blob, constant fill) or computed (constant form);
+- the unfolded requantization (a live shift-0 channel) and the C recomputation of a shift > 0 channel;
+- the quad GEMM's K % 16 == 8 loop entry, a duplicated last pixel, both im2col gathers;
+- the 3x3 depthwise kernels with stride 1 and 2: tp_dw3x3_s8 (the NONE cases) and tp_dwconv_m4_s8's
+  interior/border paths (the RELU cases, zero point above -128, and a shift-0 channel); more tp_dw3x3_s8
+  shapes in test_kernels_m4_dwconv.py.
 The models take the ic01 firmware's input (3072 bytes, any [1, H, W, C] with H*W*C = 3072, zero point -128);
 inputs stay in [-128, -60] and weights are small so that most outputs are not clamped."""
 
@@ -33,7 +38,9 @@ def _w_scales(rng, out_c: int, fallback: bool) -> list[float]:
     return [float(v) for v in s.astype(np.float32)]
 
 
-def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act):
+def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act, dead=0):
+    """One CONV_2D / DEPTHWISE_CONV_2D; `dead` output channels get all-zero weights (with `fallback`, one
+    of them shift 0, and one live channel shift 1: the C requantization of shift > 0)."""
     n, h, w, c = in_shape
     if depthwise:
         out_c = c
@@ -42,6 +49,12 @@ def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act):
     w_scales = _w_scales(rng, out_c, fallback)
     shape_w = (1, k, k, out_c) if depthwise else (out_c, k, k, c)
     weights = rng.integers(-1, 2, size=shape_w).astype(np.int8)
+    if dead:
+        dead_ch = rng.choice(out_c, dead, replace=False)
+        weights[dead_ch] = 0
+        if fallback:
+            w_scales[int(dead_ch[0])] = 0.7
+            w_scales[int(np.setdiff1d(np.arange(out_c), dead_ch)[0])] = 1.3
     x = TensorSpec(in_shape, "int8", IN_SCALE, -128)
     wt = TensorSpec(shape_w, "int8", w_scales, [0] * out_c, data=weights,
                     quantized_dimension=3 if depthwise else 0)
@@ -70,13 +83,34 @@ def _fc(rng, fallback, act):
 
 CASES = {   # name -> model factory(rng, fallback, act)
     "conv1x1_c6_odd_out": lambda r, f, a: _conv(r, (1, 16, 32, 6), 7, 1, 1, "VALID", False, f, a),
-    "conv1x1_c16_s2": lambda r, f, a: _conv(r, (1, 16, 12, 16), 10, 1, 2, "VALID", False, f, a),
+    # one dead channel, computed (no compaction): the folded requantization's constant form
+    "conv1x1_c16_s2": lambda r, f, a: _conv(r, (1, 16, 12, 16), 10, 1, 2, "VALID", False, f, a, 1),
     "conv3x3_c3_s2_same": lambda r, f, a: _conv(r, (1, 32, 32, 3), 5, 3, 2, "SAME", False, f, a),
     "conv3x3_c12_same": lambda r, f, a: _conv(r, (1, 16, 16, 12), 9, 3, 1, "SAME", False, f, a),
+    # quad GEMM: K = 8 (the 8-step loop entered half way), 3 quads
+    "conv1x1_c8_k8": lambda r, f, a: _conv(r, (1, 16, 24, 8), 12, 1, 1, "VALID", False, f, a),
+    # quad GEMM: 10 quads of K = 288 (> the 16 KB weight cache: two chunks, a partial last quad), 15 pixels
+    # (the last pair duplicates its pixel)
+    "conv3x3_c32_s2_chunks": lambda r, f, a: _conv(r, (1, 8, 12, 32), 38, 3, 2, "VALID", False, f, a),
+    # im2col_any (C % 4 != 0, C > 4)
+    "conv3x3_c6_same": lambda r, f, a: _conv(r, (1, 16, 32, 6), 5, 3, 1, "SAME", False, f, a),
+    # dead channels skipped (see DEAD): 50 live of 200 in two chunks, partial last quad, 15 pixels; K = 8
+    "conv3x3_c32_dead_chunks": lambda r, f, a: _conv(r, (1, 8, 12, 32), 200, 3, 2, "VALID", False, f, a, 150),
+    "conv1x1_c8_dead": lambda r, f, a: _conv(r, (1, 16, 24, 8), 60, 1, 1, "VALID", False, f, a, 50),
     "dw3x3_c48_same": lambda r, f, a: _conv(r, (1, 8, 8, 48), 0, 3, 1, "SAME", True, f, a),
     "dw3x3_c12_s2_same": lambda r, f, a: _conv(r, (1, 16, 16, 12), 0, 3, 2, "SAME", True, f, a),
     "fc_4x768": lambda r, f, a: _fc(r, f, a),
 }
+
+
+DEAD = {"conv3x3_c32_dead_chunks": (200, 288, 50), "conv1x1_c8_dead": (60, 8, 10)}   # out_c, K, live
+
+
+def _conv_weight_bytes(out_c: int, k: int, live: int) -> int:
+    """Const bytes of an M4 convolution whose blob holds only the live channels (tp_conv.h): header (count,
+    mode, fill pattern, channel map), live quads of int8 weights, multiplier and shift arrays."""
+    kq = (k + 7) // 8 * 8
+    return 8 + (out_c + 3) // 4 * 4 + (live + 1) // 2 * 4 + (live + 3) // 4 * (64 + 4 * kq) + 8 * out_c
 
 
 def _inputs(rng, shape):
@@ -115,6 +149,11 @@ def _assert_same(got, want, label):
 def test_host_m4_kernels(case, tmp_path):
     for i, (path, pairs) in enumerate(case):
         cm = compile_model(path, tmp_path / f"m{i}", kernels="m4")
+        assert "tp_conv_ref_s8" not in [layer.kernel for layer in cm.layers], "M4 convolution not selected"
+        dead = DEAD.get(path.stem.rsplit("_", 1)[0])
+        if dead:   # the blob holds only the live channels (the kernel's compacted path)
+            conv = [layer for layer in cm.layers if layer.kernel.startswith("tp_conv_")]
+            assert [layer.weight_bytes for layer in conv] == [_conv_weight_bytes(*dead)]
         host = HostModel(cm)
         for x, want in pairs:
             _assert_same(host.run(x), want, f"{path.name} host")

@@ -51,7 +51,7 @@ def build_kernels(cc: str | None = None) -> Path:
     """All kernel sources compiled (-fPIC) into one static archive, cached by content."""
     cc = _cc(cc)
     sources = kernel_sources()
-    headers = sorted(INCLUDE_DIR.glob("*.h"))
+    headers = sorted(INCLUDE_DIR.glob("*.h")) + sorted({h for s in sources for h in s.parent.glob("*.h")})
     out = cache_dir() / ("kernels-" + _digest([cc, *CFLAGS], sources + headers)) / "libtpkernels.a"
     if out.exists():
         return out

@@ -17,16 +17,18 @@ typedef struct {
     int32_t input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
-    const int32_t *lut1, *lut2;             /**< tp_add_lut_s8 only: [256] rescaled input1 / input2 for each
-                                                 int8 value (index value + 128); NULL for the reference */
+    const int32_t *lut1, *lut2;             /**< tp_add_lut_s8 only: [256] tables (index value + 128) with
+                                                 (lut1[x1] + lut2[x2]) >> 16 = the unclamped output - act_min
+                                                 (built and proven by the compiler); NULL for the reference */
 } tp_add_s8_t;
 
 /** Reference ADD. input1, input2 (in), output (out) may alias input1 or input2 when elementwise. */
 tp_status tp_add_ref_s8(const tp_add_s8_t *op, const int8_t *input1, const int8_t *input2, int8_t *output);
 
-/** Cortex-M4 ADD, elementwise only (broadcast == 0): the two input rescales come from lut1/lut2 (computed
- *  by the compiler with TFLite's arithmetic), copied into `scratch` (512 int32, caller owned) so the
- *  lookups hit SRAM; only the output rescale is computed per element. Bit-exact with tp_add_ref_s8. */
+/** Cortex-M4 ADD, elementwise only (broadcast == 0): output = clamp(((lut1[x1] + lut2[x2]) >> 16) + act_min)
+ *  with tables from the compiler (compiler/lower.py _add_luts: exact for all 65536 input pairs), copied
+ *  into `scratch` (512 int32, caller owned) so the lookups hit SRAM. ~8.6 cycles per element. Bit-exact
+ *  with tp_add_ref_s8. */
 tp_status tp_add_lut_s8(const tp_add_s8_t *op, const int8_t *input1, const int8_t *input2, int8_t *output,
                         int32_t *scratch);
 

@@ -24,11 +24,15 @@ typedef struct {
  *  input [batches, accum_depth] (in), output [batches, output_depth] (out). */
 tp_status tp_fc_ref_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output);
 
-/** Cortex-M4 FULLY_CONNECTED, four output rows at a time with SMLAD. weights_offset must be 0.
- *  weights: "quad layout" of [output_depth, K]: rows in groups of 4, per group of 4 inputs the 4 bytes of
- *           each row (16 bytes), then the rows' K%4 tails padded to 4 bytes; output_depth%4 plain rows last.
+/** Cortex-M4 FULLY_CONNECTED, four output rows per pass, SMLAD + SXTB16 + SMLAD per 4 MACs (packed row
+ *  pairs, see tp_fc_m4_s8.c). weights_offset must be 0; accum_depth >= 4.
+ *  weights: "pair16 layout" of [output_depth, K] (compiler: pair16_layout): rows padded to a multiple of 4;
+ *           per quad of rows and group of 4 inputs, the int16 p + 256 q of the row pairs (p, q) for inputs
+ *           (0, 2) and (1, 3) (16 bytes), then the four rows' K%4 tails as int8; 4 * K bytes per quad.
  *  bias:    required, with the input offset folded in: bias[o] + input_offset * sum_i w[o, i].
- *  Precondition (checked by the compiler): |bias| + sum |w| * 255 < 2^30 per output. */
-tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output);
+ *  Preconditions (checked by the compiler): |bias| + sum |w| * 255 < 2^30 per output; for the second row
+ *  of each pair sum |q| * 128 < 2^23, and p + 256 q fits in int16.
+ *  scratch: 2 * (accum_depth & ~3) bytes, 4-byte aligned, caller owned (the inputs sign-extended to int16). */
+tp_status tp_fc_m4_s8(const tp_fc_s8_t *op, const int8_t *input, int8_t *output, int16_t *scratch);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "tp_types.h"
 #include "tp_conv.h"
+#include "tp_conv_smallc.h"
 #include "tp_dwconv.h"
 #include "tp_fc.h"
 #include "tp_pool.h"

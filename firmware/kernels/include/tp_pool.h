@@ -17,6 +17,10 @@ typedef struct {
 /** Reference AVERAGE_POOL_2D: mean over the in-image taps, rounded half away from zero. */
 tp_status tp_avgpool_ref_s8(const tp_pool_s8_t *op, const int8_t *input, int8_t *output);
 
+/** Cortex-M4 AVERAGE_POOL_2D, same results as tp_avgpool_ref_s8: 8 channels per pass summed in int16 lanes
+ *  with SXTAB16, SDIV per channel. Windows of more than 256 taps use tp_avgpool_ref_s8. */
+tp_status tp_avgpool_m4_s8(const tp_pool_s8_t *op, const int8_t *input, int8_t *output);
+
 /** Reference MAX_POOL_2D: max over the in-image taps. */
 tp_status tp_maxpool_ref_s8(const tp_pool_s8_t *op, const int8_t *input, int8_t *output);
 

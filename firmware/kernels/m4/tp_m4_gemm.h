@@ -1,14 +1,35 @@
-/* Internal to firmware/kernels/m4: the int8 GEMM core shared by the M4 convolutions.
+/* Internal to firmware/kernels/m4: the int8 GEMM core shared by the M4 convolutions (1x1 and im2col).
  *
- * Columns: the inputs of a PAIR of output pixels, sign-extended to int16 and interleaved for LDM: for each
- * group of 4 inputs x0..x3 the words p0(x0,x2) p1(x0,x2) p0(x1,x3) p1(x1,x3); then the K % 4 tail as
- * int16, pixel 0's values followed by pixel 1's.
- * Weights ("pair layout", produced by the compiler): output channels in pairs (a, b); per group of 4
- * inputs the bytes a[4g..4g+3] b[4g..4g+3], then a's K % 4 tail bytes, b's tail bytes, padding to a
- * multiple of 4 bytes (tp_pair_stride). An odd last channel follows as a plain row of K bytes.
- * SXTB16 on a weight word gives (w0, w2), with ROR 8 (w1, w3): they pair with the column words in SMLAD.
- * The input offset is folded into the bias by the compiler (bias' = bias + input_offset * sum(w)), so
- * columns hold raw inputs and padded taps hold the input zero point (contributing exactly 0).
+ * GEMM depth k (a multiple of 4; the compiler pads weight rows with zeros), padded to kq = round_up(k, 8).
+ * Columns: the inputs of a PAIR of output pixels as int16, per group of 4 inputs x0..x3 the words
+ *   p0(x0,x2) p1(x0,x2) p0(x1,x3) p1(x1,x3)   (SXTB16 and SXTB16 ROR 8 of the input word),
+ * zeros from k to kq, then the sentinel word 0x7F7F7F7F (never an int16 pair of int8 values) and one spare
+ * word: the GEMM loop stops when it loads the sentinel instead of counting.
+ * Weights ("quad blob", produced by the compiler, in flash): output channels in quads, ceil(C_OUT / 4)
+ * blocks of tp_quad_flash_stride(k) bytes, each:
+ *   int32 bias2[4]            2 * bias (input offset folded in: bias + input_offset * sum(w))
+ *   int8 weights              per group of 4 inputs the words (w0, w1, w2, w3) of channels 0..3; kq / 4
+ *                             groups (zeros beyond k)
+ *   int32 {m, c, r}[4]        requantization: multiplier, rounding constant (see below), r = -shift
+ * The driver copies chunks of quads into its SRAM cache with the weights expanded (tp_load_quads) to the
+ * layout the loop reads, blocks of tp_quad_stride(k) bytes: the same bias and requantization words around
+ *   int16 weights             per group: half 0 = the words (2 w0, 2 w2) of channels 0..3 (SXTB16, doubled),
+ *                             half 1 = (2 w1, 2 w3) of channels 0..3 (SXTB16 ROR 8, doubled).
+ * Weights and bias are doubled so that the accumulator is 2 * acc, what SMMULR needs for TFLite's
+ * SaturatingRoundingDoublingHighMul (exact for |acc| < 2^30, checked by the compiler). With v = SMMULR(2 acc,
+ * m) (|v| < 2^30) and r >= 1: RoundingDivideByPOT(v, r) = (v + c + (v < 0 ? -1 : 0)) >> r, and v < 0 may be
+ * replaced by acc < 0 (they differ only when v = 0, where both give 0); SMMLAR adds c + (acc >> 31) to the
+ * high word exactly. Then the output offset and SSAT #8 (the activation clamp, when narrower than
+ * [-128, 127], is one pass over the layer's output at the end: none of the reference models needs it).
+ * Two forms (the compiler picks one per layer, lower.py requant_params):
+ *  folded:   c = 2^(r-1) + output_offset * 2^r, so ((v + c + (acc >> 31)) >> r) already holds the offset
+ *            (exact while no int32 overflow, checked by the compiler). A channel with zero weights gets
+ *            {0, its constant output - (acc >> 31), 0}.
+ *  unfolded: c = 2^(r-1), 0 for r = 0 (shift 0: no rounding term at all), USAT #31 clamps c + (acc >> 31)
+ *            at 0 (a no-op for r >= 1), the offset is added after the shift; 4 more cycles per 2 outputs.
+ * Outputs of channels with shift > 0 (none in the reference models) are recomputed in C with the generic
+ * requantization (the op's multiplier/shift arrays). Channels beyond C_OUT in the last quad have zero
+ * weights.
  */
 #ifndef TP_M4_GEMM_H
 #define TP_M4_GEMM_H
@@ -17,124 +38,45 @@
 #include "tp_dsp.h"
 #include "tp_fixedpoint.h"
 
+/* The asm K loop does 8 steps (of 2 inputs) per iteration when kq % 16 == 0 and a call does at least
+ * TP_GEMM_MIN8 quads x kq of work, else 4 (176 bytes less code). The 4-step loop pays 4 more cycles per 16
+ * inputs but, next to the im2col gather, misses the 1 KB flash instruction cache less: tp_conv_im2col_s8
+ * sets 2048 (measured on ic01: 4 steps for 4..8 quads of K = 144, 8 steps from 8 quads of K = 288). */
+#ifndef TP_GEMM_MIN8
+#define TP_GEMM_MIN8 0
+#endif
+
+/** k rounded up to 4 (the GEMM depth of the weight rows). */
 static inline int32_t tp_kp(int32_t k)
 {
     return (k + 3) & ~3;
 }
 
-/** Bytes of one channel pair in the pair layout. */
-static inline int32_t tp_pair_stride(int32_t k)
+/** GEMM depth rounded up to 8 (4 loop steps of 2 inputs). */
+static inline int32_t tp_k8(int32_t k)
 {
-    return (2 * k + 3) & ~3;
+    return (k + 7) & ~7;
 }
 
-/** Bytes of the int16 column pair (4-byte aligned). */
+/** Bytes of one channel quad in the SRAM cache (int16 weights). */
+static inline int32_t tp_quad_stride(int32_t k)
+{
+    return 16 + 8 * tp_k8(k) + 48;
+}
+
+/** Bytes of one channel quad in the flash blob (int8 weights). */
+static inline int32_t tp_quad_flash_stride(int32_t k)
+{
+    return 16 + 4 * tp_k8(k) + 48;
+}
+
+/** Bytes of the int16 column pair incl. the sentinel and spare words. */
 static inline int32_t tp_cols_bytes(int32_t k)
 {
-    return 4 * tp_kp(k);
+    return 4 * tp_k8(k) + 8;
 }
 
-/** Sign-extend the k int8 inputs of pixel p (0 or 1) into the column pair. */
-static inline void tp_expand_pair(const int8_t *src, int16_t *cols, int32_t k, int32_t p)
-{
-    int16_t *dst = cols + 2 * p;
-    for (int32_t g = k >> 2; g > 0; --g) {
-        const int32_t v = tp_read_s8x4(src);
-        const int32_t lo = tp_sxtb16(v), hi = tp_sxtb16_ror8(v);
-        __builtin_memcpy(dst, &lo, 4);
-        __builtin_memcpy(dst + 4, &hi, 4);
-        src += 4;
-        dst += 8;
-    }
-    const int32_t r = k & 3;
-    int16_t *tail = cols + 8 * (k >> 2) + p * r;
-    for (int32_t i = 0; i < r; ++i) {
-        tail[i] = src[i];
-    }
-}
-
-static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t off, int32_t lo, int32_t hi)
-{
-    return (int8_t)tp_clamp(tp_requant_m4(acc, mult, shift) + off, lo, hi);
-}
-
-/* a00 += w_a . col_p0, a01 += w_a . col_p1, a10 += w_b . col_p0, a11 += w_b . col_p1 over `groups` groups
- * of 4; w and c advance past the groups. */
-#if TP_M4_ASM
-/* Four groups per loop iteration, then two and one (the loop branch and counter cost ~3 cycles per
- * iteration). One group: LDRD of the two weight words, LDM of the four column words into r4-r7 (ascending, as LDM
- * needs), SXTB16 of each weight word in two steps, eight SMLADs. */
-#define TP_GEMM_2X2_BODY                                                                       \
-    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                        \
-    "ldmia %[c]!, {r4, r5, r6, r7}\n\t"                                                        \
-    "sxtb16 %[t], %[wa]\n\t"                                                                   \
-    "smlad %[a00], %[t], r4, %[a00]\n\t"                                                       \
-    "smlad %[a01], %[t], r5, %[a01]\n\t"                                                       \
-    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                          \
-    "smlad %[a00], %[wa], r6, %[a00]\n\t"                                                      \
-    "smlad %[a01], %[wa], r7, %[a01]\n\t"                                                      \
-    "sxtb16 %[t], %[wb]\n\t"                                                                   \
-    "smlad %[a10], %[t], r4, %[a10]\n\t"                                                       \
-    "smlad %[a11], %[t], r5, %[a11]\n\t"                                                       \
-    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                          \
-    "smlad %[a10], %[wb], r6, %[a10]\n\t"                                                      \
-    "smlad %[a11], %[wb], r7, %[a11]\n\t"
-#define TP_GEMM_2X2_GROUPS(w, c, groups, a00, a01, a10, a11)                                    \
-    do {                                                                                       \
-        int32_t n_ = (groups) >> 2;                                                            \
-        int32_t wa_, wb_, t_;                                                                  \
-        if (n_ > 0) {   /* four groups per iteration */                                        \
-            __asm__ volatile(                                                                  \
-                "1:\n\t" TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY   \
-                "subs %[n], %[n], #1\n\t"                                                      \
-                "bne 1b\n\t"                                                                   \
-                : [w] "+r"(w), [c] "+r"(c), [n] "+r"(n_), [a00] "+r"(a00), [a01] "+r"(a01),    \
-                  [a10] "+r"(a10), [a11] "+r"(a11), [wa] "=&r"(wa_), [wb] "=&r"(wb_),          \
-                  [t] "=&r"(t_)                                                                \
-                :                                                                              \
-                : "r4", "r5", "r6", "r7", "cc", "memory");                                     \
-        }                                                                                      \
-        if ((groups) & 2) {                                                                    \
-            __asm__ volatile(                                                                  \
-                TP_GEMM_2X2_BODY TP_GEMM_2X2_BODY                                              \
-                : [w] "+r"(w), [c] "+r"(c), [a00] "+r"(a00), [a01] "+r"(a01),                  \
-                  [a10] "+r"(a10), [a11] "+r"(a11), [wa] "=&r"(wa_), [wb] "=&r"(wb_),          \
-                  [t] "=&r"(t_)                                                                \
-                :                                                                              \
-                : "r4", "r5", "r6", "r7", "memory");                                           \
-        }                                                                                      \
-        if ((groups) & 1) {                                                                    \
-            __asm__ volatile(                                                                  \
-                TP_GEMM_2X2_BODY                                                               \
-                : [w] "+r"(w), [c] "+r"(c), [a00] "+r"(a00), [a01] "+r"(a01),                  \
-                  [a10] "+r"(a10), [a11] "+r"(a11), [wa] "=&r"(wa_), [wb] "=&r"(wb_),          \
-                  [t] "=&r"(t_)                                                                \
-                :                                                                              \
-                : "r4", "r5", "r6", "r7", "memory");                                           \
-        }                                                                                      \
-    } while (0)
-#else
-#define TP_GEMM_2X2_GROUPS(w, c, groups, a00, a01, a10, a11)                                    \
-    do {                                                                                       \
-        for (int32_t n_ = (groups); n_ > 0; --n_) {                                            \
-            const int32_t wa_ = tp_read_s8x4((const int8_t *)(w)), wb_ = tp_read_s8x4((const int8_t *)(w) + 4); \
-            const int32_t x_[4] = {tp_read_s16x2((const int16_t *)(c)), tp_read_s16x2((const int16_t *)(c) + 2), \
-                                   tp_read_s16x2((const int16_t *)(c) + 4), tp_read_s16x2((const int16_t *)(c) + 6)}; \
-            const int32_t la_ = tp_sxtb16(wa_), lb_ = tp_sxtb16(wb_);                          \
-            const int32_t ha_ = tp_sxtb16_ror8(wa_), hb_ = tp_sxtb16_ror8(wb_);                \
-            a00 = tp_smlad(la_, x_[0], a00);                                                   \
-            a01 = tp_smlad(la_, x_[1], a01);                                                   \
-            a10 = tp_smlad(lb_, x_[0], a10);                                                   \
-            a11 = tp_smlad(lb_, x_[1], a11);                                                   \
-            a00 = tp_smlad(ha_, x_[2], a00);                                                   \
-            a01 = tp_smlad(ha_, x_[3], a01);                                                   \
-            a10 = tp_smlad(hb_, x_[2], a10);                                                   \
-            a11 = tp_smlad(hb_, x_[3], a11);                                                   \
-            (w) = (const int8_t *)(w) + 8;                                                     \
-            (c) = (const int16_t *)(c) + 8;                                                    \
-        }                                                                                      \
-    } while (0)
-#endif
+#define TP_GEMM_SENTINEL 0x7F7F7F7F
 
 #if TP_M4_ASM
 /* Requantize one accumulator in asm (tp_requant_rs, shifts <= -1 only): multiplier at [mp, #MO], shift at
@@ -157,106 +99,209 @@ static inline int8_t tp_out_s8(int32_t acc, int32_t mult, int32_t shift, int32_t
                            "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
                          : "cc", "memory");                                                    \
     } while (0)
-/* One channel (multiplier/shift at MP/SP, shift <= -1) for the two pixels of a column pair: *O0 from A,
- * *O1 from B; the multiplier and shift are loaded once for both. */
-#define TP_RQ_CHAN2(O0, O1, MP, SP, OFF21, LO, HI, A, B)                                       \
-    do {                                                                                       \
-        int32_t m_, r_, v_;                                                                    \
-        __asm__ volatile("ldr %[m], [%[mp]]\n\t"                                               \
-                         "ldr %[r], [%[sp]]\n\t"                                               \
-                         "mvn %[r], %[r]\n\t"                                                  \
-                         TP_RQ_CORE("%[a]", "%[o0]") TP_RQ_CORE("%[b]", "%[o1]")                 \
-                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_)                          \
-                         : [a] "r"(A), [b] "r"(B), [mp] "r"(MP), [sp] "r"(SP), [o0] "r"(O0),     \
-                           [o1] "r"(O1), [off] "r"(OFF21), [lo] "r"(LO), [hi] "r"(HI),           \
-                           "m"(*(const int32_t *)(MP)), "m"(*(const int32_t *)(SP))              \
-                         : "cc", "memory");                                                    \
-    } while (0)
 #else
 #define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
     do {                                                                                       \
         (O)[0] = (int8_t)tp_clamp(tp_requant_rs(A, (MP)[0], -(SP)[0] - 1, OFF21), LO, HI);      \
         (O)[1] = (int8_t)tp_clamp(tp_requant_rs(B, (MP)[1], -(SP)[1] - 1, OFF21), LO, HI);      \
     } while (0)
-#define TP_RQ_CHAN2(O0, O1, MP, SP, OFF21, LO, HI, A, B)                                       \
-    do {                                                                                       \
-        *(O0) = (int8_t)tp_clamp(tp_requant_rs(A, *(MP), -*(SP) - 1, OFF21), LO, HI);           \
-        *(O1) = (int8_t)tp_clamp(tp_requant_rs(B, *(MP), -*(SP) - 1, OFF21), LO, HI);           \
-    } while (0)
 #endif
 
-/** All output channels for one column pair. weights in pair layout (flash or the SRAM cache), channels
- *  [oc0, oc1) with oc0 even; bias/mult/shift indexed by absolute channel. out0/out1 point at the pixels'
- *  channel 0 (out1 may equal out0 when the second pixel is a duplicate). */
-static inline void tp_gemm_pair(const int16_t *cols, int32_t k, const int8_t *weights, int32_t oc0, int32_t oc1,
-                                const tp_conv_s8_t *op, int8_t *out0, int8_t *out1, int32_t right_shifts)
+/** One call of the quad GEMM: all quads [w, ...) for one column pair; outputs of pixel 0 at out0 (4 bytes
+ *  per quad, channel order), of pixel 1 at out0 + d1 (d1 = 0 when the second pixel duplicates the first).
+ *  The asm reads the fields in this order. */
+typedef struct {
+    const int16_t *cols;
+    const int8_t *w;     /**< first quad block */
+    int8_t *out0;
+    int32_t d1;
+    int8_t *end0;        /**< out0 + 4 * quads */
+    int32_t off;         /**< output offset */
+    int32_t kq;          /**< GEMM depth rounded to 8 (C path only) */
+    int32_t unfolded;    /**< the unfolded requantization (see above) */
+} tp_gemm_job;
+
+/** Accumulators (2 * acc) of lane `ch` of the quad block w for both pixels of the column pair. */
+static inline void tp_gemm_lane(const tp_gemm_job *j, const int8_t *w, int32_t ch, int32_t acc[2])
 {
-    const tp_conv_params *p = &op->conv;
-    const int32_t g = k >> 2, r = k & 3, stride = tp_pair_stride(k);
-    const int16_t *tail0 = cols + 8 * g, *tail1 = tail0 + r;
-    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max, off21 = 2 * off + 1;
-    int32_t oc = oc0;
-    const int8_t *wp = weights;
-    for (; oc + 1 < oc1; oc += 2, wp += stride) {
-        int32_t a00 = op->bias[oc], a01 = a00, a10 = op->bias[oc + 1], a11 = a10;
-        const int8_t *w = wp;
-        const int16_t *c = cols;
-        TP_GEMM_2X2_GROUPS(w, c, g, a00, a01, a10, a11);
-        for (int32_t i = 0; i < r; ++i) {
-            const int32_t wa = w[i], wb = w[r + i];
-            a00 += wa * tail0[i];
-            a01 += wa * tail1[i];
-            a10 += wb * tail0[i];
-            a11 += wb * tail1[i];
-        }
-        const int32_t *mp = op->multiplier + oc, *sp = op->shift + oc;
-        if (right_shifts) {
-            TP_RQ_CHAN2(out0 + oc, out1 + oc, mp, sp, off21, lo, hi, a00, a01);
-            TP_RQ_CHAN2(out0 + oc + 1, out1 + oc + 1, mp + 1, sp + 1, off21, lo, hi, a10, a11);
-            continue;
-        }
-        out0[oc] = tp_out_s8(a00, mp[0], sp[0], off, lo, hi);
-        out0[oc + 1] = tp_out_s8(a10, mp[1], sp[1], off, lo, hi);
-        out1[oc] = tp_out_s8(a01, mp[0], sp[0], off, lo, hi);
-        out1[oc + 1] = tp_out_s8(a11, mp[1], sp[1], off, lo, hi);
-    }
-    if (oc < oc1) {  /* odd last channel: plain row */
-        const int16_t *c = cols;
-        int32_t a00 = op->bias[oc], a01 = a00;
-        const int8_t *w = wp;
-        for (int32_t n = g; n > 0; --n) {
-            const int32_t wv = tp_read_s8x4(w);
-            const int32_t wl = tp_sxtb16(wv), wh = tp_sxtb16_ror8(wv);
-            a00 = tp_smlad(wl, tp_read_s16x2(c), a00);
-            a01 = tp_smlad(wl, tp_read_s16x2(c + 2), a01);
-            a00 = tp_smlad(wh, tp_read_s16x2(c + 4), a00);
-            a01 = tp_smlad(wh, tp_read_s16x2(c + 6), a01);
-            w += 4;
-            c += 8;
-        }
-        for (int32_t i = 0; i < r; ++i) {
-            a00 += w[i] * tail0[i];
-            a01 += w[i] * tail1[i];
-        }
-        out0[oc] = tp_out_s8(a00, op->multiplier[oc], op->shift[oc], off, lo, hi);
-        out1[oc] = tp_out_s8(a01, op->multiplier[oc], op->shift[oc], off, lo, hi);
+    acc[0] = acc[1] = tp_read_s8x4(w + 4 * ch);
+    const int16_t *c = j->cols, *wv = (const int16_t *)(const void *)(w + 16) + 2 * ch;
+    for (int32_t s = j->kq / 2; s > 0; --s, c += 4, wv += 8) {
+        acc[0] = tp_smlad(tp_read_s16x2(wv), tp_read_s16x2(c), acc[0]);
+        acc[1] = tp_smlad(tp_read_s16x2(wv), tp_read_s16x2(c + 2), acc[1]);
     }
 }
 
-/** Sign-extend n inputs (n % 4 == 0) into the column pair for pixel p starting at input index k0
- *  (k0 % 4 == 0). src NULL: a padded run, filled with `pad` (the input zero point). */
-static inline void tp_expand_run(const int8_t *src, int8_t pad, int16_t *cols, int32_t k0, int32_t n, int32_t p)
+/** Portable quad GEMM with the blob's requantization (the host build's version of the asm below). */
+static inline void tp_gemm_quads_c(const tp_gemm_job *j)
 {
-    int16_t *dst = cols + 2 * k0 + 2 * p;
-    if (src == NULL) {
-        const int32_t v = (int32_t)((uint32_t)(uint16_t)pad | ((uint32_t)(uint16_t)pad << 16));
-        for (int32_t g = n >> 2; g > 0; --g, dst += 8) {
-            __builtin_memcpy(dst, &v, 4);
-            __builtin_memcpy(dst + 4, &v, 4);
+    const int8_t *w = j->w;
+    for (int8_t *o = j->out0; o != j->end0; o += 4) {
+        const int8_t *rq = w + 16 + 8 * j->kq;
+        for (int32_t ch = 0; ch < 4; ++ch, rq += 12) {
+            int32_t acc[2];
+            tp_gemm_lane(j, w, ch, acc);
+            for (int32_t px = 0; px < 2; ++px) {
+                const int32_t rnd = tp_read_s8x4(rq + 4) + (acc[px] >> 31);
+                int32_t v = tp_smmulr(acc[px], tp_read_s8x4(rq)) + (j->unfolded && rnd < 0 ? 0 : rnd);
+                v = (v >> tp_read_s8x4(rq + 8)) + (j->unfolded ? j->off : 0);
+                o[px * j->d1 + ch] = (int8_t)tp_clamp(v, -128, 127);
+            }
         }
-        return;
+        w = rq;
     }
-    for (int32_t g = n >> 2; g > 0; --g, src += 4, dst += 8) {
+}
+
+/** Recompute the outputs of lane `lane` of the quad block w (a channel with shift > 0, which the blob's
+ *  requantization cannot express; multiplier m) with the generic requantization into job->out0[lane] and
+ *  job->out0[d1 + lane]. */
+static inline void tp_gemm_fix(const tp_gemm_job *j, const int8_t *w, int32_t lane, const tp_conv_params *p,
+                               int32_t m, int32_t shift)
+{
+    int32_t acc[2];
+    tp_gemm_lane(j, w, lane, acc);
+    for (int32_t px = 0; px < 2; ++px) {
+        const int32_t v = tp_requant_m4(acc[px] >> 1, m, shift) + p->output_offset;
+        j->out0[px * j->d1 + lane] = (int8_t)tp_clamp(v, p->act_min, p->act_max);
+    }
+}
+
+#if TP_M4_ASM
+/* One loop step: 2 inputs x 4 channels x 2 pixels = 8 SMLADs (16 cycles for 16 MACs). Registers: r0
+ * columns, r1 weights, r2..r9 accumulators (channel j: r2+2j pixel 0, r3+2j pixel 1), r10/r11 the column
+ * words of pixels 0/1, r12/lr two channels' weight words. On entry r10/r11 and the weights of channels 0, 1
+ * are loaded; the step ends by loading those of the next step: four single LDRs in a row pipeline (5
+ * cycles, where two LDRDs take 6), the LDRD of channels 2, 3 takes 3. */
+#define TP_GEMM_STEP                                                                           \
+    "smlad r2, r12, r10, r2\n\t"                                                               \
+    "smlad r3, r12, r11, r3\n\t"                                                               \
+    "smlad r4, lr, r10, r4\n\t"                                                                \
+    "smlad r5, lr, r11, r5\n\t"                                                                \
+    "ldrd r12, lr, [r1], #8\n\t"                                                               \
+    "smlad r6, r12, r10, r6\n\t"                                                               \
+    "smlad r7, r12, r11, r7\n\t"                                                               \
+    "smlad r8, lr, r10, r8\n\t"                                                                \
+    "smlad r9, lr, r11, r9\n\t"                                                                \
+    TP_GEMM_NEXT
+#define TP_GEMM_NEXT                                                                           \
+    "ldr r10, [r0], #4\n\t"                                                                    \
+    "ldr r11, [r0], #4\n\t"                                                                    \
+    "ldr r12, [r1], #4\n\t"                                                                    \
+    "ldr lr, [r1], #4\n\t"
+/* The K loop, 4 or 8 steps (8 or 16 inputs) per iteration; it ends having loaded the sentinel into r10 and
+ * 8 bytes past the quad's weights into r12/lr (TP_GEMM_QUADS_FN steps r1 back). */
+#define TP_GEMM_LOOP4                                                                          \
+    TP_GEMM_NEXT                                                                               \
+    ".p2align 3\n\t"                                                                           \
+    "2:\n\t"                                                                                   \
+    TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP
+#define TP_GEMM_LOOP8 TP_GEMM_LOOP4 TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP
+/* Requantize channel j's two accumulators A, B in place: {m, c, r} from the blob, SMMLAR with the rounding
+ * term, shift, SSAT #8 (12 cycles); Z (unfolded layers): the term clamped at 0 (USAT, for r = 0) and the
+ * output offset (lr) added after the shift (16 cycles). */
+#define TP_GEMM_Z(A, B) "usat r0, #31, r0\n\t", "add " A ", " A ", lr\n\t", "add " B ", " B ", lr\n\t"
+#define TP_GEMM_Z_LR "ldr lr, [sp, #16]\n\t"   /* the output offset */
+#define TP_GEMM_FOLDED(A, B) "", "", ""
+#define TP_GEMM_RQ_(A, B, U, OA, OB)                                                           \
+    "ldm r1!, {r10, r11, r12}\n\t"                                                             \
+    "add r0, r11, " A ", asr #31\n\t"                                                          \
+    U                                                                                          \
+    "smmlar " A ", " A ", r10, r0\n\t"                                                         \
+    "add r0, r11, " B ", asr #31\n\t"                                                          \
+    U                                                                                          \
+    "smmlar " B ", " B ", r10, r0\n\t"                                                         \
+    "asr " A ", " A ", r12\n\t"                                                                \
+    "asr " B ", " B ", r12\n\t"                                                                \
+    OA OB                                                                                      \
+    "ssat " A ", #8, " A "\n\t"                                                                \
+    "ssat " B ", #8, " B "\n\t"
+#define TP_GEMM_RQ__(...) TP_GEMM_RQ_(__VA_ARGS__)   /* MODE(A, B) expands to the three strings U, OA, OB */
+#define TP_GEMM_RQ(A, B, MODE) TP_GEMM_RQ__(A, B, MODE(A, B))
+
+/** The quad GEMM in asm, NAME running LOOP (TP_GEMM_LOOP4 or 8) and requantizing in MODE (TP_GEMM_FOLDED
+ *  or TP_GEMM_Z, which needs LR = TP_GEMM_Z_LR). Per quad: bias, the sentinel-terminated loop,
+ *  requantization, the four bytes of each pixel packed (BFI) and stored with one STR. Loop invariants live
+ *  on the stack: [sp] cols, [sp+4] out0, [sp+8] d1, [sp+12] end0, [sp+16] off. */
+#define TP_GEMM_QUADS_FN(NAME, LOOP, MODE, LR)                                                 \
+    static inline void NAME(const tp_gemm_job *job)                                            \
+    {                                                                                          \
+        register const tp_gemm_job *j __asm__("r0") = job;                                     \
+        __asm__ volatile(                                                                      \
+            "ldm r0, {r1, r2, r3, r4, r5, r6}\n\t"                                              \
+            "push {r1, r3, r4, r5, r6}\n\t"                                                     \
+            "mov r0, r1\n\t"                                                                   \
+            "mov r1, r2\n\t"                                                                   \
+            "1:\n\t"                                                                           \
+            "ldm r1!, {r2, r4, r6, r8}\n\t"                                                    \
+            "mov r3, r2\n\t"                                                                   \
+            "mov r5, r4\n\t"                                                                   \
+            "mov r7, r6\n\t"                                                                   \
+            "mov r9, r8\n\t"                                                                   \
+            LOOP                                                                               \
+            "cmp r10, #0x7f7f7f7f\n\t"                                                         \
+            "bne 2b\n\t"                                                                       \
+            "sub r1, r1, #8\n\t"                                                               \
+            LR                                                                                 \
+            TP_GEMM_RQ("r2", "r3", MODE) TP_GEMM_RQ("r4", "r5", MODE)                          \
+            TP_GEMM_RQ("r6", "r7", MODE) TP_GEMM_RQ("r8", "r9", MODE)                          \
+            "bfi r2, r4, #8, #8\n\t"                                                           \
+            "bfi r3, r5, #8, #8\n\t"                                                           \
+            "bfi r2, r6, #16, #8\n\t"                                                          \
+            "bfi r3, r7, #16, #8\n\t"                                                          \
+            "bfi r2, r8, #24, #8\n\t"                                                          \
+            "bfi r3, r9, #24, #8\n\t"                                                          \
+            "ldrd r10, r11, [sp, #4]\n\t"                                                      \
+            "str r3, [r10, r11]\n\t"                                                           \
+            "str r2, [r10], #4\n\t"                                                            \
+            "ldr r12, [sp, #12]\n\t"                                                           \
+            "str r10, [sp, #4]\n\t"                                                            \
+            "ldr r0, [sp]\n\t"                                                                 \
+            "cmp r10, r12\n\t"                                                                 \
+            "bne 1b\n\t"                                                                       \
+            "add sp, sp, #20\n\t"                                                              \
+            : "+r"(j)                                                                          \
+            :                                                                                  \
+            : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr",  \
+              "cc", "memory");                                                                 \
+    }
+TP_GEMM_QUADS_FN(tp_gemm_quads4, TP_GEMM_LOOP4, TP_GEMM_FOLDED, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads8, TP_GEMM_LOOP8, TP_GEMM_FOLDED, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads4z, TP_GEMM_LOOP4, TP_GEMM_Z, TP_GEMM_Z_LR)
+TP_GEMM_QUADS_FN(tp_gemm_quads8z, TP_GEMM_LOOP8, TP_GEMM_Z, TP_GEMM_Z_LR)
+typedef void (*tp_gemm_fn)(const tp_gemm_job *job);
+/** The asm variant for calls of `quads` quads (chosen once per chunk, outside the pixel loop): the 8-step
+ *  loop when kq % 16 == 0 and the call is long enough (TP_GEMM_MIN8); the clamped rounding term when the
+ *  layer has shift-0 channels. */
+static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t unfolded)
+{
+    const int eight = (kq & 8) == 0 && (TP_GEMM_MIN8 == 0 || quads * kq >= TP_GEMM_MIN8);
+    if (unfolded) {
+        return eight ? tp_gemm_quads8z : tp_gemm_quads4z;
+    }
+    return eight ? tp_gemm_quads8 : tp_gemm_quads4;
+}
+#else
+typedef void (*tp_gemm_fn)(const tp_gemm_job *job);
+static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t unfolded)
+{
+    (void)kq, (void)quads, (void)unfolded;
+    return tp_gemm_quads_c;
+}
+#endif
+
+/** Sign-extend n inputs (n % 4 == 0) into one pixel's slots of the column pair: dst = cols + 2 * p + 2 * k0
+ *  for pixel p (0 or 1) and first input k0 (k0 % 4 == 0). */
+static inline void tp_expand_run(const int8_t *src, int16_t *dst, int32_t n)
+{
+    for (int32_t g = n >> 3; g > 0; --g, src += 8, dst += 16) {   /* two groups: loads and stores pipeline */
+        const int32_t v0 = tp_read_s8x4(src), v1 = tp_read_s8x4(src + 4);
+        const int32_t l0 = tp_sxtb16(v0), h0 = tp_sxtb16_ror8(v0), l1 = tp_sxtb16(v1), h1 = tp_sxtb16_ror8(v1);
+        __builtin_memcpy(dst, &l0, 4);
+        __builtin_memcpy(dst + 4, &h0, 4);
+        __builtin_memcpy(dst + 8, &l1, 4);
+        __builtin_memcpy(dst + 12, &h1, 4);
+    }
+    if (n & 4) {
         const int32_t v = tp_read_s8x4(src);
         const int32_t lo = tp_sxtb16(v), hi = tp_sxtb16_ror8(v);
         __builtin_memcpy(dst, &lo, 4);
@@ -264,88 +309,300 @@ static inline void tp_expand_run(const int8_t *src, int8_t pad, int16_t *cols, i
     }
 }
 
-/** Copy `bytes` from src to dst, both 4-byte aligned: 16 bytes per LDM/STM pair (no per-word loop
- *  overhead), then the remaining words and bytes. Writes exactly `bytes` bytes. */
-static inline void tp_copy_words(int8_t *dst, const int8_t *src, int32_t bytes)
+/** The same slots for n padded inputs (n % 4 == 0): the input zero point `pad`. */
+static inline void tp_fill_run(int8_t pad, int16_t *dst, int32_t n)
 {
-    uint32_t *d = (uint32_t *)(void *)dst;
-    const uint32_t *s = (const uint32_t *)(const void *)src;
-    int32_t words = bytes >> 2;
-#if TP_M4_ASM
-    for (; words >= 4; words -= 4) {
-        __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7}\n\t"
-                         "stmia %[d]!, {r4, r5, r6, r7}\n\t"
-                         : [s] "+r"(s), [d] "+r"(d)
-                         :
-                         : "r4", "r5", "r6", "r7", "memory");
-    }
-#endif
-    for (; words > 0; --words) {
-        *d++ = *s++;
-    }
-    int8_t *db = (int8_t *)d;
-    const int8_t *sb = (const int8_t *)s;
-    for (int32_t i = 0; i < (bytes & 3); ++i) {
-        db[i] = sb[i];
+    const int32_t v = (int32_t)((uint32_t)(uint16_t)pad | ((uint32_t)(uint16_t)pad << 16));
+    for (int32_t g = n >> 2; g > 0; --g, dst += 8) {
+        __builtin_memcpy(dst, &v, 4);
+        __builtin_memcpy(dst + 4, &v, 4);
     }
 }
 
-/** Column source for tp_conv_run: either returns a pointer to the k int8 inputs of output pixel `px`
- *  (written to `row`, or directly in the input) for the driver to expand, or expands them itself into
- *  slot `p` of the column pair `cols` and returns NULL. */
-typedef const int8_t *(*tp_col_fn)(const tp_conv_s8_t *op, const int8_t *in_b, int32_t px, int8_t *row,
-                                   int16_t *cols, int32_t p);
+/** Sign-extend n inputs (n % 4 == 0) of both pixels (s0 -> slot 0, s1 -> slot 1) into the column pair at
+ *  dst (= cols + 2 k0): per group the four words in order, stored with STM (~6.5 cycles per pixel and
+ *  group). */
+static inline void tp_expand2(const int8_t *s0, const int8_t *s1, int16_t *dst, int32_t n)
+{
+#if TP_M4_ASM
+    for (; n >= 8; n -= 8) {   /* two groups: four pipelined LDRs, one STM of 8 words */
+        __asm__ volatile("ldr r4, [%[a]], #4\n\t"
+                         "ldr r5, [%[b]], #4\n\t"
+                         "ldr r8, [%[a]], #4\n\t"
+                         "ldr r9, [%[b]], #4\n\t"
+                         "sxtb16 r6, r4, ror #8\n\t"
+                         "sxtb16 r4, r4\n\t"
+                         "sxtb16 r7, r5, ror #8\n\t"
+                         "sxtb16 r5, r5\n\t"
+                         "sxtb16 r10, r8, ror #8\n\t"
+                         "sxtb16 r8, r8\n\t"
+                         "sxtb16 r11, r9, ror #8\n\t"
+                         "sxtb16 r9, r9\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                         : [a] "+r"(s0), [b] "+r"(s1), [d] "+r"(dst)
+                         :
+                         : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
+    }
+    if (n & 4) {
+        __asm__ volatile("ldr r4, [%[a]], #4\n\t"
+                         "ldr r5, [%[b]], #4\n\t"
+                         "sxtb16 r6, r4, ror #8\n\t"
+                         "sxtb16 r4, r4\n\t"
+                         "sxtb16 r7, r5, ror #8\n\t"
+                         "sxtb16 r5, r5\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7}\n\t"
+                         : [a] "+r"(s0), [b] "+r"(s1), [d] "+r"(dst)
+                         :
+                         : "r4", "r5", "r6", "r7", "memory");
+    }
+#else
+    for (int32_t g = n >> 2; g > 0; --g, s0 += 4, s1 += 4, dst += 8) {
+        const int32_t v0 = tp_read_s8x4(s0), v1 = tp_read_s8x4(s1);
+        const int32_t w[4] = {tp_sxtb16(v0), tp_sxtb16(v1), tp_sxtb16_ror8(v0), tp_sxtb16_ror8(v1)};
+        __builtin_memcpy(dst, w, 16);
+    }
+#endif
+}
 
-/** The M4 convolution driver: channel chunks whose pair-layout weights fit the SRAM cache in the scratch
- *  are copied there once, then every pixel pair is expanded and multiplied with the chunk. k: the GEMM
- *  depth (the weights' row length in the pair layout). */
+/** Copy nq quads from the flash blob (src) into the SRAM cache (dst), both 4-byte aligned: bias and
+ *  requantization words as they are, each int8 weight word (w0, w1, w2, w3) of a group expanded to
+ *  (2 w0, 2 w2) in half 0 and (2 w1, 2 w3) in half 1 (see the layouts above). Per group of 16 weights:
+ *  LDM of 4 words (2 flash reads), 8 SXTB16, 8 SADD16 (doubling), STM of 8 words: ~40 cycles with the
+ *  flash wait states, about what copying the same weights as int16 cost, at half the flash bytes. */
+static inline void tp_load_quads(int8_t *dst, const int8_t *src, int32_t nq, int32_t kq)
+{
+#if TP_M4_ASM
+#define TP_EXPAND_GROUP                                                                        \
+    "ldmia %[s]!, {r4, r5, r6, r7}\n\t"                                                         \
+    "sxtb16 r8, r4, ror #8\n\t"                                                                \
+    "sxtb16 r9, r5, ror #8\n\t"                                                                \
+    "sxtb16 r10, r6, ror #8\n\t"                                                               \
+    "sxtb16 r11, r7, ror #8\n\t"                                                               \
+    "sxtb16 r4, r4\n\t"                                                                        \
+    "sxtb16 r5, r5\n\t"                                                                        \
+    "sxtb16 r6, r6\n\t"                                                                        \
+    "sxtb16 r7, r7\n\t"                                                                        \
+    "sadd16 r4, r4, r4\n\t"                                                                    \
+    "sadd16 r5, r5, r5\n\t"                                                                    \
+    "sadd16 r6, r6, r6\n\t"                                                                    \
+    "sadd16 r7, r7, r7\n\t"                                                                    \
+    "sadd16 r8, r8, r8\n\t"                                                                    \
+    "sadd16 r9, r9, r9\n\t"                                                                    \
+    "sadd16 r10, r10, r10\n\t"                                                                 \
+    "sadd16 r11, r11, r11\n\t"                                                                 \
+    "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+    for (; nq > 0; --nq) {
+        int32_t pairs = kq >> 3;   /* kq / 4 groups, an even number: two per iteration */
+        __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7}\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7}\n\t"
+                         "1:\n\t"
+                         TP_EXPAND_GROUP TP_EXPAND_GROUP
+                         "subs %[g], %[g], #1\n\t"
+                         "bne 1b\n\t"
+                         "ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                         "ldmia %[s]!, {r4, r5, r6, r7}\n\t"
+                         "stmia %[d]!, {r4, r5, r6, r7}\n\t"
+                         : [s] "+r"(src), [d] "+r"(dst), [g] "+r"(pairs)
+                         :
+                         : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "cc", "memory");
+    }
+#undef TP_EXPAND_GROUP
+#else
+    for (; nq > 0; --nq, src += 64 + 4 * kq, dst += 64 + 8 * kq) {
+        __builtin_memcpy(dst, src, 16);
+        for (int32_t g = 0; g < kq / 4; ++g) {
+            for (int32_t ch = 0; ch < 4; ++ch) {
+                const int32_t v = tp_read_s8x4(src + 16 + 16 * g + 4 * ch);
+                const int32_t lo = tp_sxtb16(v), hi = tp_sxtb16_ror8(v);
+                const int32_t lo2 = tp_sadd16(lo, lo), hi2 = tp_sadd16(hi, hi);
+                __builtin_memcpy(dst + 16 + 32 * g + 4 * ch, &lo2, 4);
+                __builtin_memcpy(dst + 16 + 32 * g + 16 + 4 * ch, &hi2, 4);
+            }
+        }
+        __builtin_memcpy(dst + 16 + 8 * kq, src + 16 + 4 * kq, 48);
+    }
+#endif
+}
+
+/** Column source for tp_conv_run: expands the inputs of output pixels px (slot 0) and px + 1 (slot 1; px
+ *  again when !second) into the column pair `cols`; `row` is a k-byte gather buffer. */
+typedef void (*tp_col_fn)(const tp_conv_s8_t *op, const int8_t *in_b, int32_t px, int32_t second, int8_t *row,
+                          int16_t *cols);
+
+/** The blob's header (see tp_conv.h): the live channels (nonzero weights) that the quads compute; the
+ *  others ("dead": all weights zero) output a constant, fill[c]. Returns the first quad. */
+typedef struct {
+    int32_t live;            /**< live channels; == C_OUT: no header arrays, quad lane j is channel j */
+    int32_t unfolded;        /**< the unfolded requantization */
+    const int8_t *fill;      /**< C_OUT bytes: the output of every channel (dead ones matter) */
+    const uint16_t *map;     /**< channel of compacted lane j, j < live */
+} tp_blob_head;
+
+static inline const int8_t *tp_blob_header(const tp_conv_s8_t *op, tp_blob_head *h)
+{
+    const int8_t *b = op->weights;
+    h->live = tp_read_s8x4(b);
+    h->unfolded = tp_read_s8x4(b + 4);
+    h->fill = b + 8;
+    h->map = (const uint16_t *)(const void *)(h->fill + ((op->output.c + 3) & ~3));
+    return h->live == op->output.c ? h->fill : (const int8_t *)(h->map + ((h->live + 1) & ~1));
+}
+
+/** Scratch bytes of the compacted outputs of one pixel pair (0 without dead channels). */
+static inline int32_t tp_compact_bytes(const tp_conv_s8_t *op, const tp_blob_head *h)
+{
+    return h->live == op->output.c ? 0 : 8 * ((h->live + 3) >> 2);
+}
+
+/** Every output pixel gets the fill pattern (the dead channels' constants; live ones are overwritten): the
+ *  first pixel from flash, then the filled part doubled by copies within SRAM (no flash wait states). */
+static inline void tp_fill_outputs(const tp_conv_s8_t *op, const int8_t *fill, int8_t *output)
+{
+    const size_t total = (size_t)op->output.c * (size_t)(op->output.n * op->output.h * op->output.w);
+    __builtin_memcpy(output, fill, (size_t)op->output.c);
+    for (size_t done = (size_t)op->output.c; done < total; done *= 2) {
+        __builtin_memcpy(output + done, output, done < total - done ? done : total - done);
+    }
+}
+
+/** The state of one chunk of quads in tp_conv_run (what the out-of-line steps below need). */
+typedef struct {
+    tp_gemm_job job;
+    tp_gemm_fn gemm_last;
+    const tp_conv_s8_t *op;
+    tp_blob_head h;
+    const int8_t *w;     /**< the cached quads of the chunk */
+    int32_t q0, nq, full, nl, qs, fixes;
+} tp_conv_chunk;
+
+/** Without dead channels: the last partial quad (C_OUT % 4 lanes) of the pixel pair at base, through a
+ *  small buffer. */
+static void __attribute__((noinline)) tp_conv_partial(tp_conv_chunk *c, int8_t *base, int32_t second)
+{
+    const int32_t out_c = c->op->output.c;
+    int32_t tmp[2];
+    int8_t *dst = base + 4 * c->full;
+    c->job.w = c->w + c->full * c->qs;
+    c->job.out0 = (int8_t *)tmp;
+    c->job.d1 = 4;
+    c->job.end0 = c->job.out0 + 4;
+    c->gemm_last(&c->job);
+    for (int32_t i = 0; i < out_c - 4 * (c->q0 + c->full); ++i) {
+        dst[i] = c->job.out0[i];
+        dst[(second ? out_c : 0) + i] = c->job.out0[4 + i];
+    }
+}
+
+/** The lanes with shift > 0 of the pixel pair whose chunk outputs start at base (pixel 1 at d1). */
+static void __attribute__((noinline)) tp_conv_fixes(tp_conv_chunk *c, int8_t *base, int32_t d1)
+{
+    const tp_conv_s8_t *op = c->op;
+    c->job.d1 = d1;
+    for (int32_t l = 0; l < c->nl; ++l) {
+        const int32_t ch = c->h.live != op->output.c ? c->h.map[4 * c->q0 + l] : 4 * c->q0 + l;
+        if (op->shift[ch] > 0) {
+            c->job.out0 = base + (l & ~3);
+            tp_gemm_fix(&c->job, c->w + (l >> 2) * c->qs, l & 3, &op->conv, op->multiplier[ch], op->shift[ch]);
+        }
+    }
+}
+
+/** With dead channels: the compacted lanes of the pixel pair (pixel 1 at 4 nq) to their channels of the
+ *  output pixels o0 and o0 + C_OUT (when second). */
+static void __attribute__((noinline)) tp_conv_scatter(const tp_conv_chunk *c, const int8_t *lanes, int8_t *o0,
+                                                      int32_t second)
+{
+    const uint16_t *map = c->h.map + 4 * c->q0;
+    int8_t *o1 = o0 + c->op->output.c;
+    const int8_t *l1 = lanes + 4 * c->nq;
+    if (second) {
+        for (int32_t l = 0; l < c->nl; ++l) {
+            const int32_t ch = map[l];
+            o0[ch] = lanes[l];
+            o1[ch] = l1[l];
+        }
+        return;
+    }
+    for (int32_t l = 0; l < c->nl; ++l) {
+        o0[map[l]] = lanes[l];
+    }
+}
+
+/** The M4 convolution driver. k: the GEMM depth (multiple of 4). Scratch: the column pair
+ *  (tp_cols_bytes), one int8 row of k bytes, the compacted outputs of a pixel pair (only with dead
+ *  channels), then the SRAM weight cache (at least one quad): chunks of whole quads are loaded there once
+ *  (tp_load_quads), then every pixel pair is expanded and multiplied with the chunk. Without dead channels
+ *  the GEMM writes the output directly (a last partial quad, C_OUT % 4, into a small buffer whose valid
+ *  bytes are copied); with them it writes the compacted buffer, whose lanes are stored to their channels
+ *  (the rest of each pixel was filled with the dead channels' constants first). The pixel loop is kept
+ *  small (the rare steps out of line): it shares the 1 KB instruction cache with the GEMM. */
 static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input, int8_t *output,
                                     int16_t *scratch, tp_col_fn column, int32_t k)
 {
-    const int32_t out_c = op->output.c;
-    const int32_t stride = tp_pair_stride(k);
-    int8_t *row0 = (int8_t *)scratch + tp_cols_bytes(k), *row1 = row0 + tp_kp(k);
-    int8_t *cache = row1 + tp_kp(k);
+    tp_conv_chunk c;
+    c.op = op;
+    const int8_t *blob = tp_blob_header(op, &c.h);
+    const int32_t out_c = op->output.c, kq = tp_k8(k), compact = c.h.live != out_c;
+    int8_t *row = (int8_t *)scratch + tp_cols_bytes(k), *lanes = row + k, *cache = lanes + tp_compact_bytes(op, &c.h);
     const int32_t cache_bytes = op->scratch_bytes - (int32_t)(cache - (int8_t *)scratch);
-    int32_t chunk_pairs = cache_bytes >= stride ? cache_bytes / stride : 0;
-    const int32_t pairs = out_c / 2;
-    if (chunk_pairs == 0) {
-        chunk_pairs = pairs + 1;   /* no cache: read weights straight from flash */
-    }
+    const int32_t quads = (c.h.live + 3) >> 2;
     const int32_t pixels = op->output.h * op->output.w;
-    int32_t right_shifts = 1;   /* every channel's shift <= -1: TP_RQ_PAIR applies */
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        right_shifts &= op->shift[oc] < 0;
+    const tp_conv_params *p = &op->conv;
+    c.qs = tp_quad_stride(k);
+    const int32_t chunk = cache_bytes / c.qs;   /* >= 1 (tp_conv_scratch_bytes) */
+    c.fixes = 0;   /* live channels with shift > 0: recomputed after the quad GEMM */
+    for (int32_t j = 0; j < c.h.live; ++j) {
+        c.fixes += op->shift[compact ? c.h.map[j] : j] > 0;
     }
-    for (int32_t pair0 = 0; pair0 <= pairs; pair0 += chunk_pairs) {
-        const int32_t oc0 = 2 * pair0;
-        int32_t oc1 = 2 * (pair0 + chunk_pairs);
-        oc1 = oc1 > out_c ? out_c : oc1;
-        if (oc0 >= oc1) {
-            break;
-        }
-        const int8_t *w = op->weights + pair0 * stride;
-        if (cache_bytes >= stride) {
-            const int32_t bytes = (oc1 - oc0) / 2 * stride + ((oc1 - oc0) & 1) * k;
-            tp_copy_words(cache, w, bytes);
-            w = cache;
-        }
+    if (compact) {
+        tp_fill_outputs(op, c.h.fill, output);
+    }
+    for (int32_t i = 2 * k; i < 2 * kq; ++i) {
+        scratch[i] = 0;
+    }
+    const int32_t sentinel[2] = {TP_GEMM_SENTINEL, TP_GEMM_SENTINEL};
+    __builtin_memcpy(scratch + 2 * kq, sentinel, 8);
+    const tp_gemm_job job = {scratch, NULL, NULL, 0, NULL, p->output_offset, kq, c.h.unfolded};
+    c.job = job;
+    for (c.q0 = 0; c.q0 < quads; c.q0 += chunk) {
+        c.nq = quads - c.q0 < chunk ? quads - c.q0 : chunk;
+        c.full = compact || 4 * (c.q0 + c.nq) <= out_c ? c.nq : c.nq - 1;
+        c.nl = c.h.live - 4 * c.q0 < 4 * c.nq ? c.h.live - 4 * c.q0 : 4 * c.nq;   /* lanes of this chunk */
+        c.w = cache;
+        const tp_gemm_fn gemm = tp_gemm_pick(kq, c.full, c.h.unfolded);
+        c.gemm_last = tp_gemm_pick(kq, 1, c.h.unfolded);
+        tp_load_quads(cache, blob + c.q0 * tp_quad_flash_stride(k), c.nq, kq);
         for (int32_t b = 0; b < op->output.n; ++b) {
             const int8_t *in_b = input + b * op->input.h * op->input.w * op->input.c;
             int8_t *out = output + b * pixels * out_c;
             for (int32_t px = 0; px < pixels; px += 2) {
                 const int32_t second = px + 1 < pixels;
-                const int8_t *c0 = column(op, in_b, px, row0, scratch, 0);
-                if (c0) {
-                    tp_expand_pair(c0, scratch, k, 0);
+                int8_t *base = compact ? lanes : out + px * out_c + 4 * c.q0;
+                const int32_t d1 = compact ? 4 * c.nq : second ? out_c : 0;
+                column(op, in_b, px, second, row, scratch);
+                c.job.w = c.w;
+                c.job.out0 = base;
+                c.job.d1 = d1;
+                c.job.end0 = base + 4 * c.full;
+                if (c.full > 0) {
+                    gemm(&c.job);
                 }
-                const int8_t *c1 = column(op, in_b, second ? px + 1 : px, row1, scratch, 1);
-                if (c1) {
-                    tp_expand_pair(c1, scratch, k, 1);
+                if (c.full < c.nq) {
+                    tp_conv_partial(&c, base, second);
                 }
-                tp_gemm_pair(scratch, k, w, oc0, oc1, op, out + px * out_c,
-                             out + (second ? px + 1 : px) * out_c, right_shifts);
+                if (c.fixes) {
+                    tp_conv_fixes(&c, base, d1);
+                }
+                if (compact) {
+                    tp_conv_scatter(&c, lanes, out + px * out_c, second);
+                }
             }
+        }
+    }
+    if (p->act_min != -128 || p->act_max != 127) {   /* the activation clamp, one pass */
+        for (int32_t i = 0; i < op->output.n * pixels * out_c; ++i) {
+            output[i] = (int8_t)tp_clamp(output[i], p->act_min, p->act_max);
         }
     }
     return TP_OK;
