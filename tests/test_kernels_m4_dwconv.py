@@ -6,8 +6,8 @@ rows and columns (the 1x2 tail loop, the single requantization tail), several ba
 not a multiple of 4, the 64-output limit of the pair axis, output shift -1 and both requantization variants
 (RELU with the zero point at -128: no sign correction; NONE with another zero point: with it), odd and even
 block counts per row (the unrolled requantization loop), small images filled in batches of channel groups
-(several batches, a last partial one). Each case asserts that the layer really uses tp_dw3x3_s8. The simulated cases take the ic01 firmware's input (3072
-bytes, any [1, H, W, C] with H*W*C = 3072, zero point -128)."""
+(several batches, a last partial one). Each case asserts that the layer really uses tp_dw3x3_s8. The simulated
+cases take the ic01 firmware's input (3072 bytes, any [1, H, W, C] with H*W*C = 3072, zero point -128)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ import zlib
 
 import numpy as np
 import pytest
+from kernel_cases import assert_same, reference_case
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
 from tinyperf.firmware.compiler.hostbuild import HostModel
 from tinyperf.firmware.compiler.tflite_builder import TensorSpec
-
-runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
 IN_SCALE = OUT_SCALE = 0.02
 
@@ -68,24 +67,8 @@ SIM_CASES = {    # 3072-byte inputs
 
 def _case(name, spec, tmp_path_factory):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    data = _model(rng, *spec)
-    path = tmp_path_factory.mktemp(name) / f"{name}.tflite"
-    path.write_bytes(data)
-    interp = runtime.Interpreter.from_bytes(data)
-    pairs = []
-    for _ in range(2):
-        x = rng.integers(-128, -40, size=interp.get_input_details(0)["shape"], dtype=np.int8)
-        interp.set_input(x, 0)
-        interp.invoke()
-        pairs.append((x, interp.get_output(0).copy()))
-    return path, pairs
-
-
-def _assert_same(got, want, label):
-    bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-    assert bad.size == 0, (f"{label}: {bad.size} of {got.size} outputs differ (first at {bad[:5]}: got "
-                           f"{got.reshape(-1)[bad[:5]]}, tflm {want.reshape(-1)[bad[:5]]})")
-    assert len(np.unique(want)) > 8, f"{label}: degenerate test model (outputs {np.unique(want)})"
+    return reference_case(tmp_path_factory, name, _model(rng, *spec),
+                          lambda shape: [rng.integers(-128, -40, size=shape, dtype=np.int8) for _ in range(2)])
 
 
 @pytest.mark.unit
@@ -108,7 +91,7 @@ def test_host_dw3x3(name, tmp_path_factory, tmp_path):
     assert [layer.kernel for layer in cm.layers] == ["tp_dw3x3_s8"], name
     host = HostModel(cm)
     for x, want in pairs:
-        _assert_same(host.run(x), want, f"{name} host")
+        assert_same(host.run(x), want, f"{name} host")
 
 
 @pytest.mark.sim
@@ -121,4 +104,4 @@ def test_sim_dw3x3(name, tmp_path_factory, tmp_path):
     sim = SimModel("ic01", model=path)
     for x, want in pairs:
         got, _cycles = sim.run(x)
-        _assert_same(got, want, f"{name} simulated board")
+        assert_same(got, want, f"{name} simulated board")

@@ -19,12 +19,11 @@ import zlib
 
 import numpy as np
 import pytest
+from kernel_cases import assert_same, reference_case
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
 from tinyperf.firmware.compiler.hostbuild import HostModel
 from tinyperf.firmware.compiler.tflite_builder import TensorSpec
-
-runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
 IN_SCALE = OUT_SCALE = 0.02   # effective scale of channel c = its weight scale
 
@@ -125,24 +124,10 @@ def case(request, tmp_path_factory):
     for fallback in (False, True):
         rng = np.random.default_rng(zlib.crc32(f"{name}/{fallback}".encode()))
         data = CASES[name](rng, fallback, "RELU" if fallback else "NONE")
-        path = tmp_path_factory.mktemp(name) / f"{name}_{int(fallback)}.tflite"
-        path.write_bytes(data)
-        interp = runtime.Interpreter.from_bytes(data)
-        pairs = []
-        for x in _inputs(rng, interp.get_input_details(0)["shape"]):
-            interp.set_input(x, 0)
-            interp.invoke()
-            pairs.append((x, interp.get_output(0).copy()))
+        path, pairs = reference_case(tmp_path_factory, f"{name}_{int(fallback)}", data,
+                                     lambda shape, rng=rng: _inputs(rng, shape))
         out.append((path, pairs))
     return out
-
-
-def _assert_same(got, want, label):
-    bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-    assert bad.size == 0, (f"{label}: {bad.size} of {got.size} outputs differ (first at {bad[:5]}: got "
-                           f"{got.reshape(-1)[bad[:5]]}, tflm {want.reshape(-1)[bad[:5]]})")
-    # the outputs must not be all clamped, or the requantization would go untested
-    assert len(np.unique(want)) > 8, f"{label}: degenerate test model (outputs {np.unique(want)})"
 
 
 @pytest.mark.unit
@@ -156,7 +141,7 @@ def test_host_m4_kernels(case, tmp_path):
             assert [layer.weight_bytes for layer in conv] == [_conv_weight_bytes(*dead)]
         host = HostModel(cm)
         for x, want in pairs:
-            _assert_same(host.run(x), want, f"{path.name} host")
+            assert_same(host.run(x), want, f"{path.name} host")
 
 
 @pytest.mark.sim
@@ -166,4 +151,4 @@ def test_sim_m4_kernels(case):
         sim = SimModel("ic01", model=path)
         for x, want in pairs:
             got, _cycles = sim.run(x)
-            _assert_same(got, want, f"{path.name} simulated board")
+            assert_same(got, want, f"{path.name} simulated board")

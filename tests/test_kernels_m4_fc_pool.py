@@ -13,12 +13,11 @@ import zlib
 
 import numpy as np
 import pytest
+from kernel_cases import assert_same, reference_case
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
 from tinyperf.firmware.compiler.hostbuild import HostModel
 from tinyperf.firmware.compiler.tflite_builder import TensorSpec
-
-runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
 
 def _fc(rng, batches, depth, out_depth, act="NONE", per_channel=False, wmax=127, shift0=False, in_zp=None):
@@ -90,24 +89,10 @@ SIM_CASES = {   # ic01 firmware input: 3072 int8 values, zero point -128
 def _build(name, factory, tmp_path_factory):
     """(model path, [(input, interpreter output)]) for one case: a saturating and two random inputs."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    data = factory(rng)
-    path = tmp_path_factory.mktemp(name) / f"{name}.tflite"
-    path.write_bytes(data)
-    interp = runtime.Interpreter.from_bytes(data, arena_size=1 << 16)
-    shape = interp.get_input_details(0)["shape"]
-    pairs = []
-    for x in [np.full(shape, 127, np.int8)] + [rng.integers(-128, 128, size=shape, dtype=np.int8)
-                                               for _ in range(2)]:
-        interp.set_input(x, 0)
-        interp.invoke()
-        pairs.append((x, interp.get_output(0).copy()))
-    return path, pairs
-
-
-def _assert_same(got, want, label):
-    bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-    assert bad.size == 0, (f"{label}: {bad.size} of {got.size} outputs differ (first at {bad[:5]}: got "
-                           f"{got.reshape(-1)[bad[:5]]}, tflm {want.reshape(-1)[bad[:5]]})")
+    return reference_case(tmp_path_factory, name, factory(rng),
+                          lambda shape: [np.full(shape, 127, np.int8)]
+                          + [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(2)],
+                          arena_size=1 << 16)
 
 
 def _kernel(cm):
@@ -124,7 +109,7 @@ def test_host_fc_pool(name, tmp_path, tmp_path_factory):
     assert _kernel(cm) == kernel
     host = HostModel(cm)
     for x, want in pairs:
-        _assert_same(host.run(x), want, f"{name} host")
+        assert_same(host.run(x), want, f"{name} host", varied=False)
     # the requantization must be exercised: most outputs of the random inputs are not saturated
     rand = np.concatenate([want.reshape(-1) for _, want in pairs[1:]]).astype(int)
     assert np.mean((rand > -128) & (rand < 127)) > 0.5, f"{name}: degenerate test model ({np.unique(rand)})"
@@ -140,4 +125,4 @@ def test_sim_fc_pool(name, tmp_path, tmp_path_factory):
     sim = SimModel("ic01", model=path)
     for x, want in pairs:
         got, _cycles = sim.run(x)
-        _assert_same(got, want, f"{name} simulated board")
+        assert_same(got, want, f"{name} simulated board", varied=False)

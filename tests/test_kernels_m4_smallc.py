@@ -15,12 +15,11 @@ import zlib
 
 import numpy as np
 import pytest
+from kernel_cases import assert_same, reference_case
 from tinyperf.firmware.compiler import compile_model
 from tinyperf.firmware.compiler import tflite_builder as tb
 from tinyperf.firmware.compiler.hostbuild import HostModel
 from tinyperf.firmware.compiler.tflite_builder import TensorSpec
-
-runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
 IN_SCALE = 0.02
 
@@ -85,25 +84,10 @@ def case(request, tmp_path_factory):
     name = request.param
     task, factory, kernel = CASES[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()))
-    data = factory(rng)
-    path = tmp_path_factory.mktemp(name) / f"{name}.tflite"
-    path.write_bytes(data)
-    interp = runtime.Interpreter.from_bytes(data, arena_size=1 << 17)
-    shape = interp.get_input_details(0)["shape"]
-    pairs = []
-    for _ in range(2):
-        x = rng.integers(-128, 128, size=shape, dtype=np.int8)
-        interp.set_input(x, 0)
-        interp.invoke()
-        pairs.append((x, interp.get_output(0).copy()))
+    path, pairs = reference_case(tmp_path_factory, name, factory(rng),
+                                 lambda shape: [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(2)],
+                                 arena_size=1 << 17)
     return task, path, kernel, pairs
-
-
-def _assert_same(got, want, label):
-    bad = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
-    assert bad.size == 0, (f"{label}: {bad.size} of {got.size} outputs differ (first at {bad[:5]}: got "
-                           f"{got.reshape(-1)[bad[:5]]}, tflm {want.reshape(-1)[bad[:5]]})")
-    assert len(np.unique(want)) > 8, f"{label}: degenerate test model (outputs {np.unique(want)})"
 
 
 @pytest.mark.unit
@@ -113,7 +97,7 @@ def test_host_smallc_and_add(case, tmp_path):
     assert kernel in [layer.kernel for layer in cm.layers], [layer.kernel for layer in cm.layers]
     host = HostModel(cm)
     for x, want in pairs:
-        _assert_same(host.run(x), want, f"{path.name} host")
+        assert_same(host.run(x), want, f"{path.name} host")
 
 
 @pytest.mark.sim
@@ -124,4 +108,4 @@ def test_sim_smallc_and_add(case):
     assert kernel in [layer.kernel for layer in sim.cm.layers]
     for x, want in pairs:
         got, _cycles = sim.run(x)
-        _assert_same(got, want, f"{path.name} simulated board")
+        assert_same(got, want, f"{path.name} simulated board")

@@ -7,6 +7,12 @@
  *   tp_smlabb(a, b, acc)  acc + a.lo16 * b.lo16                        (SMLABB, wraps)
  *   tp_smlatt(a, b, acc)  acc + a.hi16 * b.hi16                        (SMLATT, wraps)
  *   tp_smmulr(a, b)       (a * b + 2^31) >> 32, 64-bit product           (SMMULR)
+ *   tp_smmlar(a, b, acc)  (acc * 2^32 + a * b + 2^31) >> 32              (SMMLAR)
+ *   tp_sxtab16(a, x)      a + bytes 0 and 2 of x, two wrapping int16 lanes (SXTAB16; _ror8: bytes 1, 3)
+ *   tp_smlatb(a, b, acc)  acc + a.hi16 * b.lo16; tp_smlabt: a.lo16 * b.hi16 (SMLATB / SMLABT, wrap)
+ *   tp_pkhbt16(a, b)      (a.lo16, b.lo16); tp_pkhtb16(a, b): (b.hi16, a.hi16)   (PKHBT / PKHTB)
+ *   tp_ssat8(x), tp_usat8(x)  x saturated to [-128, 127] / [0, 255]      (SSAT #8 / USAT #8)
+ *   tp_clamp_bytes(u, span, lo)  per byte: unsigned min(u, span) + lo, wrapping (USUB8, SEL, UADD8)
  *   tp_requant_m4(acc, multiplier, shift): TFLite's MultiplyByQuantizedMultiplier for |acc| < 2^30
  *   tp_read_s8x4(p)       4 bytes at p (any alignment) as one word, little-endian
  *   tp_read_s16x2(p)      2 int16 at p (2-byte aligned) as one word, little-endian
@@ -80,6 +86,78 @@ static inline int32_t tp_smmulr(int32_t a, int32_t b)
     return r;
 }
 
+static inline int32_t tp_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tp_sxtab16(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__ ("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+static inline int32_t tp_sxtab16_ror8(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__ ("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+static inline int32_t tp_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tp_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__ ("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tp_pkhbt16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__ ("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t tp_pkhtb16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__ ("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t tp_ssat8(int32_t x)
+{
+    int32_t r;
+    __asm__ ("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t tp_usat8(int32_t x)
+{
+    uint32_t r;
+    __asm__ ("usat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+static inline uint32_t tp_clamp_bytes(uint32_t u, uint32_t span, uint32_t lo)
+{
+    uint32_t r;
+    __asm__ ("usub8 %0, %1, %2\n\t"
+             "sel %0, %2, %1\n\t"
+             "uadd8 %0, %0, %3" : "=&r"(r) : "r"(u), "r"(span), "r"(lo) : "cc");
+    return r;
+}
+
 #else
 
 static inline int32_t tp_lo16(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
@@ -125,6 +203,62 @@ static inline int32_t tp_smlatt(int32_t a, int32_t b, int32_t acc)
 static inline int32_t tp_smmulr(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+}
+
+static inline int32_t tp_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((((int64_t)acc << 32) + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+
+static inline int32_t tp_sxtab16(int32_t a, int32_t x)
+{
+    return tp_pack16(tp_lo16(a) + (int8_t)(uint8_t)((uint32_t)x & 0xFFu),
+                     tp_hi16(a) + (int8_t)(uint8_t)(((uint32_t)x >> 16) & 0xFFu));
+}
+
+static inline int32_t tp_sxtab16_ror8(int32_t a, int32_t x)
+{
+    return tp_sxtab16(a, (int32_t)(((uint32_t)x >> 8) | ((uint32_t)x << 24)));
+}
+
+static inline int32_t tp_smlatb(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tp_hi16(a) * tp_lo16(b)));
+}
+
+static inline int32_t tp_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tp_lo16(a) * tp_hi16(b)));
+}
+
+static inline int32_t tp_pkhbt16(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
+}
+
+static inline int32_t tp_pkhtb16(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)a & 0xFFFF0000u) | ((uint32_t)b >> 16));
+}
+
+static inline int32_t tp_ssat8(int32_t x)
+{
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+}
+
+static inline uint32_t tp_usat8(int32_t x)
+{
+    return (uint32_t)(x < 0 ? 0 : (x > 255 ? 255 : x));
+}
+
+static inline uint32_t tp_clamp_bytes(uint32_t u, uint32_t span, uint32_t lo)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        const uint32_t x = (u >> i) & 0xFFu, y = (span >> i) & 0xFFu;
+        r |= (((x < y ? x : y) + (lo >> i)) & 0xFFu) << i;
+    }
+    return r;
 }
 
 #endif

@@ -14,18 +14,6 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns")   /* keep the table copy from becoming memcpy */
 #endif
 
-/** Unsigned per-byte min(u, span), then + lo (wrapping): the clamp to [act_min, act_max] of four packed
- *  outputs given as out - act_min in [0, 255]. */
-static inline uint32_t clamp_hi_add_lo(uint32_t u, uint32_t span, uint32_t lo)
-{
-    uint32_t r = 0;
-    for (int i = 0; i < 32; i += 8) {
-        const uint32_t x = (u >> i) & 0xFFu, y = (span >> i) & 0xFFu;
-        r |= (((x < y ? x : y) + (lo >> i)) & 0xFFu) << i;
-    }
-    return r;
-}
-
 /** out - act_min for one element, clamped to [0, 255]. */
 static inline uint32_t add_one(const int32_t *t1, const int32_t *t2, int32_t x1, int32_t x2)
 {
@@ -95,12 +83,12 @@ tp_status tp_add_lut_s8(const tp_add_s8_t *op, const int8_t *input1, const int8_
         const uint32_t u = add_one(t1, t2, input1[i], input2[i]) | add_one(t1, t2, input1[i + 1], input2[i + 1]) << 8
                            | add_one(t1, t2, input1[i + 2], input2[i + 2]) << 16
                            | add_one(t1, t2, input1[i + 3], input2[i + 3]) << 24;
-        const uint32_t w = clamp_hi_add_lo(u, span4, lo4);
+        const uint32_t w = tp_clamp_bytes(u, span4, lo4);
         __builtin_memcpy(output + i, &w, 4);
     }
 #endif
     for (int32_t i = n8; i < op->size; ++i) {
-        output[i] = (int8_t)clamp_hi_add_lo(add_one(t1, t2, input1[i], input2[i]), span4, lo4);
+        output[i] = (int8_t)tp_clamp_bytes(add_one(t1, t2, input1[i], input2[i]), span4, lo4);
     }
     return TP_OK;
 }

@@ -7,42 +7,10 @@
  * division (sum +- count / 2) / count (SDIV, a few cycles for these small quotients) and the clamp.
  * The last C % 8 channels: a block of 4, then single channels (int32 sums). */
 #include "tp_pool.h"
+#include "tp_dsp.h"
 #include "tp_fixedpoint.h"
 
 #define TP_AVGPOOL_MAX_COUNT 256   /* int16 lanes: |sum| <= 128 * count <= 32768 */
-
-/* acc + the sign-extended bytes 0 and 2 (resp. 1 and 3) of x, in two wrapping int16 lanes (SXTAB16). */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-static inline uint32_t pool_sxtab16(uint32_t acc, uint32_t x)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
-    return r;
-}
-
-static inline uint32_t pool_sxtab16_ror8(uint32_t acc, uint32_t x)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
-    return r;
-}
-#else
-static inline uint32_t pool_add2(uint32_t acc, uint32_t lo, uint32_t hi)
-{
-    return ((acc + (uint32_t)(int32_t)(int8_t)lo) & 0xFFFFu) |
-           (((acc >> 16) + (uint32_t)(int32_t)(int8_t)hi) << 16);
-}
-
-static inline uint32_t pool_sxtab16(uint32_t acc, uint32_t x)
-{
-    return pool_add2(acc, x & 0xFFu, (x >> 16) & 0xFFu);
-}
-
-static inline uint32_t pool_sxtab16_ror8(uint32_t acc, uint32_t x)
-{
-    return pool_add2(acc, (x >> 8) & 0xFFu, x >> 24);
-}
-#endif
 
 static inline uint32_t pool_read4(const int8_t *p)
 {
@@ -74,10 +42,10 @@ static void pool_pixel(const tp_pool_s8_t *op, const int8_t *win, int32_t rows, 
             const int8_t *p = row;
             for (int32_t x = cols; x > 0; --x, p += c) {
                 const uint32_t w0 = pool_read4(p), w1 = pool_read4(p + 4);
-                e0 = pool_sxtab16(e0, w0);
-                o0 = pool_sxtab16_ror8(o0, w0);
-                e1 = pool_sxtab16(e1, w1);
-                o1 = pool_sxtab16_ror8(o1, w1);
+                e0 = (uint32_t)tp_sxtab16((int32_t)e0, (int32_t)w0);
+                o0 = (uint32_t)tp_sxtab16_ror8((int32_t)o0, (int32_t)w0);
+                e1 = (uint32_t)tp_sxtab16((int32_t)e1, (int32_t)w1);
+                o1 = (uint32_t)tp_sxtab16_ror8((int32_t)o1, (int32_t)w1);
             }
         }
         int8_t *q = out + ch;
@@ -97,8 +65,8 @@ static void pool_pixel(const tp_pool_s8_t *op, const int8_t *win, int32_t rows, 
             const int8_t *p = row;
             for (int32_t x = cols; x > 0; --x, p += c) {
                 const uint32_t w0 = pool_read4(p);
-                e0 = pool_sxtab16(e0, w0);
-                o0 = pool_sxtab16_ror8(o0, w0);
+                e0 = (uint32_t)tp_sxtab16((int32_t)e0, (int32_t)w0);
+                o0 = (uint32_t)tp_sxtab16_ror8((int32_t)o0, (int32_t)w0);
             }
         }
         int8_t *q = out + ch;

@@ -22,58 +22,13 @@
 
 #define SC_MAX_GROUPS 16
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-static inline int32_t sc_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-    int32_t r;
-    __asm__ ("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-}
-
-static inline uint32_t sc_usat8(int32_t x)
-{
-    uint32_t r;
-    __asm__ ("usat %0, #8, %1" : "=r"(r) : "r"(x));
-    return r;
-}
-
-/** Per byte: unsigned min(u, span), then + lo (wrapping). */
-static inline uint32_t sc_clamp_bytes(uint32_t u, uint32_t span, uint32_t lo)
-{
-    uint32_t r;
-    __asm__ ("usub8 %0, %1, %2\n\t"
-             "sel %0, %2, %1\n\t"
-             "uadd8 %0, %0, %3" : "=&r"(r) : "r"(u), "r"(span), "r"(lo) : "cc");
-    return r;
-}
-#else
-static inline int32_t sc_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-    return (int32_t)((((int64_t)acc << 32) + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
-}
-
-static inline uint32_t sc_usat8(int32_t x)
-{
-    return (uint32_t)(x < 0 ? 0 : (x > 255 ? 255 : x));
-}
-
-static inline uint32_t sc_clamp_bytes(uint32_t u, uint32_t span, uint32_t lo)
-{
-    uint32_t r = 0;
-    for (int i = 0; i < 32; i += 8) {
-        const uint32_t x = (u >> i) & 0xFFu, y = (span >> i) & 0xFFu;
-        r |= (((x < y ? x : y) + (lo >> i)) & 0xFFu) << i;
-    }
-    return r;
-}
-#endif
 
 /** From the doubled accumulator (see tp_conv_smallc.h): output - act_min in [0, 255], or for the full
  *  range the output byte. */
 static inline uint32_t sc_requant(int32_t acc2, int32_t mult, int32_t cst, int32_t shift, int32_t full)
 {
-    const int32_t v = sc_smmlar(acc2, mult, cst + (acc2 >> 31)) >> shift;
-    return full ? (uint32_t)(v < -128 ? -128 : (v > 127 ? 127 : v)) & 0xFFu : sc_usat8(v);
+    const int32_t v = tp_smmlar(acc2, mult, cst + (acc2 >> 31)) >> shift;
+    return full ? (uint32_t)(v < -128 ? -128 : (v > 127 ? 127 : v)) & 0xFFu : tp_usat8(v);
 }
 
 /** int16 pair (lo, hi) from two sign-extended bytes. */
@@ -183,7 +138,7 @@ enum { SC_OUT, SC_D1, SC_END, SC_SPAN, SC_LO, SC_W, SC_CODE, SC_CTX_WORDS = 8 };
 /** Packed output bytes from sc_requant: clamped to [act_min, act_min + span] unless full range. */
 static inline uint32_t sc_finish(uint32_t h, const uintptr_t *ctx)
 {
-    return ctx[SC_SPAN] == 0xFFFFFFFFu ? h : sc_clamp_bytes(h, (uint32_t)ctx[SC_SPAN], (uint32_t)ctx[SC_LO]);
+    return ctx[SC_SPAN] == 0xFFFFFFFFu ? h : tp_clamp_bytes(h, (uint32_t)ctx[SC_SPAN], (uint32_t)ctx[SC_LO]);
 }
 
 /* Channel pair x pixel pair. w walks the pair's packed words: bias2 (accumulator init), G blocks of 4 taps

@@ -36,96 +36,6 @@
 #define DW_KW (DW_G * DW_NR)   /* plane words between position pairs k and k + 1 (40: 160 bytes) */
 #define DW_ACC_ALIGN 512   /* the accumulators (16 bytes a pair, <= 32 pairs) end on this boundary */
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-static inline int32_t dw_sxtab16(int32_t a, int32_t x)
-{
-    int32_t r;
-    __asm__ ("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
-    return r;
-}
-static inline int32_t dw_sxtab16_ror8(int32_t a, int32_t x)
-{
-    int32_t r;
-    __asm__ ("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
-    return r;
-}
-static inline int32_t dw_smlatb(int32_t a, int32_t b, int32_t acc)
-{
-    int32_t r;
-    __asm__ ("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-}
-static inline int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
-{
-    int32_t r;
-    __asm__ ("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-}
-static inline int32_t dw_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-    int32_t r;
-    __asm__ ("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
-    return r;
-}
-static inline int32_t dw_pkhbt16(int32_t a, int32_t b)   /* (a.lo, b.lo) */
-{
-    int32_t r;
-    __asm__ ("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static inline int32_t dw_pkhtb16(int32_t a, int32_t b)   /* (b.hi, a.hi) */
-{
-    int32_t r;
-    __asm__ ("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static inline int32_t dw_ssat8(int32_t x)
-{
-    int32_t r;
-    __asm__ ("ssat %0, #8, %1" : "=r"(r) : "r"(x));
-    return r;
-}
-#else
-static inline int32_t dw_lo(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x & 0xFFFFu); }
-static inline int32_t dw_hi(int32_t x) { return (int16_t)(uint16_t)((uint32_t)x >> 16); }
-static inline int32_t dw_pack(int32_t lo, int32_t hi)
-{
-    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
-}
-static inline int32_t dw_sxtab16(int32_t a, int32_t x)
-{
-    return dw_pack(dw_lo(a) + (int8_t)(uint8_t)((uint32_t)x & 0xFFu),
-                   dw_hi(a) + (int8_t)(uint8_t)(((uint32_t)x >> 16) & 0xFFu));
-}
-static inline int32_t dw_sxtab16_ror8(int32_t a, int32_t x)
-{
-    return dw_sxtab16(a, (int32_t)(((uint32_t)x >> 8) | ((uint32_t)x << 24)));
-}
-static inline int32_t dw_smlatb(int32_t a, int32_t b, int32_t acc)
-{
-    return (int32_t)((uint32_t)acc + (uint32_t)(dw_hi(a) * dw_lo(b)));
-}
-static inline int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
-{
-    return (int32_t)((uint32_t)acc + (uint32_t)(dw_lo(a) * dw_hi(b)));
-}
-static inline int32_t dw_smmlar(int32_t a, int32_t b, int32_t acc)
-{
-    return (int32_t)(((int64_t)acc * 4294967296LL + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
-}
-static inline int32_t dw_pkhbt16(int32_t a, int32_t b)
-{
-    return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16));
-}
-static inline int32_t dw_pkhtb16(int32_t a, int32_t b)
-{
-    return (int32_t)(((uint32_t)a & 0xFFFF0000u) | ((uint32_t)b >> 16));
-}
-static inline int32_t dw_ssat8(int32_t x)
-{
-    return tp_clamp(x, -128, 127);
-}
-#endif
 
 /* The layer seen along its pair axis L (outputs computed two at a time) and row axis S. */
 typedef struct {
@@ -181,12 +91,12 @@ int32_t tp_dw3x3_scratch_bytes(const tp_dwconv_s8_t *op)
  * channels each; off2 = the input offset in both halves. */
 static inline void dw_put4(int32_t *p, int32_t v0, int32_t v1, int32_t off2)
 {
-    const int32_t e0 = dw_sxtab16(off2, v0), o0 = dw_sxtab16_ror8(off2, v0);   /* (c0, c2), (c1, c3) */
-    const int32_t e1 = dw_sxtab16(off2, v1), o1 = dw_sxtab16_ror8(off2, v1);
-    p[0] = dw_pkhbt16(e0, e1);
-    p[1] = dw_pkhbt16(o0, o1);
-    p[2] = dw_pkhtb16(e1, e0);
-    p[3] = dw_pkhtb16(o1, o0);
+    const int32_t e0 = tp_sxtab16(off2, v0), o0 = tp_sxtab16_ror8(off2, v0);   /* (c0, c2), (c1, c3) */
+    const int32_t e1 = tp_sxtab16(off2, v1), o1 = tp_sxtab16_ror8(off2, v1);
+    p[0] = tp_pkhbt16(e0, e1);
+    p[1] = tp_pkhbt16(o0, o1);
+    p[2] = tp_pkhtb16(e1, e0);
+    p[3] = tp_pkhtb16(o1, o0);
 }
 
 /* Interior columns of a fill: nk column pairs of rows input rows each, both positions inside the image. */
@@ -706,9 +616,9 @@ static int32_t dw_mac(const int32_t *p, const int32_t *w, int32_t stride, int32_
         const int32_t x = p[4 * r], y = p[DW_KW + 4 * r], z = stride == 2 ? p[2 * DW_KW + 4 * r] : 0;
         const int32_t w01 = w[2 * r], w12 = w[2 * r + 1];
         if (stride == 1) {
-            acc = h ? tp_smlad(y, w12, dw_smlatb(x, w01, acc)) : dw_smlabt(y, w12, tp_smlad(x, w01, acc));
+            acc = h ? tp_smlad(y, w12, tp_smlatb(x, w01, acc)) : tp_smlabt(y, w12, tp_smlad(x, w01, acc));
         } else {
-            acc = h ? dw_smlabt(z, w12, tp_smlad(y, w01, acc)) : dw_smlabt(y, w12, tp_smlad(x, w01, acc));
+            acc = h ? tp_smlabt(z, w12, tp_smlad(y, w01, acc)) : tp_smlabt(y, w12, tp_smlad(x, w01, acc));
         }
     }
     return acc;
@@ -734,7 +644,7 @@ static void dw_band(dw_job *job, int32_t stride, int32_t lo, int32_t hi)
                 int8_t *out = po + j * job->step_s;
                 for (int32_t i = 0; i < job->out_l; ++i, out += job->step_l) {
                     const int32_t a = job->acc[4 * (i / 2) + 2 * j + i % 2] + bias2;
-                    *out = (int8_t)tp_clamp(dw_ssat8(dw_smmlar(a, m, kh + (a >> 31)) >> r), lo, hi);
+                    *out = (int8_t)tp_clamp(tp_ssat8(tp_smmlar(a, m, kh + (a >> 31)) >> r), lo, hi);
                 }
             }
         }
