@@ -99,6 +99,25 @@ static inline void dw_put4(int32_t *p, int32_t v0, int32_t v1, int32_t off2)
     p[3] = tp_pkhtb16(o1, o0);
 }
 
+/* One fill step: the 4 channels of two input words (x0, x1), offset added (SXTAB16), written as the
+ * interleaved int16 planes c0 c1 c2 c3 of one position pair. */
+#define DW_FILL_STEP                                                           \
+        "ldr r11, [r10]\n\t"                                                   \
+        "ldr r12, [r10, r2]\n\t"                                               \
+        "add r10, r10, r3\n\t"                                                 \
+        "sxtab16 r9, r7, r11\n\t"                        /* (c0, c2) at x0 */  \
+        "sxtab16 r11, r7, r11, ror #8\n\t"               /* (c1, c3) at x0 */  \
+        "sxtab16 r8, r7, r12\n\t"                        /* (c0, c2) at x1 */  \
+        "sxtab16 r12, r7, r12, ror #8\n\t"               /* (c1, c3) at x1 */  \
+        "pkhbt r0, r9, r8, lsl #16\n\t"                                        \
+        "str r0, [r4], #16\n\t"                          /* c0 */              \
+        "pkhtb r8, r8, r9, asr #16\n\t"                                        \
+        "str r8, [r4, #-8]\n\t"                          /* c2 */              \
+        "pkhbt r0, r11, r12, lsl #16\n\t"                                      \
+        "str r0, [r4, #-12]\n\t"                         /* c1 */              \
+        "pkhtb r12, r12, r11, asr #16\n\t"                                     \
+        "str r12, [r4, #-4]\n\t"                         /* c3 */
+
 /* Interior columns of a fill: nk column pairs of rows input rows each, both positions inside the image. */
 typedef struct {
     const int8_t *col;     /*  0: first row of the first pair's left position */
@@ -130,37 +149,9 @@ __attribute__((naked)) static void dw_fill_cols(const dw_cols *f __attribute__((
         "lsrs lr, lr, #1\n\t"                            /* (rows + 1) / 2 loops; C clear: rows odd */
         "bcc 3f\n"
         "2:\n\t"
-        "ldr r11, [r10]\n\t"
-        "ldr r12, [r10, r2]\n\t"
-        "add r10, r10, r3\n\t"
-        "sxtab16 r9, r7, r11\n\t"                        /* (c0, c2) at x0 */
-        "sxtab16 r11, r7, r11, ror #8\n\t"               /* (c1, c3) at x0 */
-        "sxtab16 r8, r7, r12\n\t"                        /* (c0, c2) at x1 */
-        "sxtab16 r12, r7, r12, ror #8\n\t"               /* (c1, c3) at x1 */
-        "pkhbt r0, r9, r8, lsl #16\n\t"
-        "str r0, [r4], #16\n\t"                          /* c0 */
-        "pkhtb r8, r8, r9, asr #16\n\t"
-        "str r8, [r4, #-8]\n\t"                          /* c2 */
-        "pkhbt r0, r11, r12, lsl #16\n\t"
-        "str r0, [r4, #-12]\n\t"                         /* c1 */
-        "pkhtb r12, r12, r11, asr #16\n\t"
-        "str r12, [r4, #-4]\n\t"                         /* c3 */
+        DW_FILL_STEP
         "3:\n\t"
-        "ldr r11, [r10]\n\t"
-        "ldr r12, [r10, r2]\n\t"
-        "add r10, r10, r3\n\t"
-        "sxtab16 r9, r7, r11\n\t"                        /* (c0, c2) at x0 */
-        "sxtab16 r11, r7, r11, ror #8\n\t"               /* (c1, c3) at x0 */
-        "sxtab16 r8, r7, r12\n\t"                        /* (c0, c2) at x1 */
-        "sxtab16 r12, r7, r12, ror #8\n\t"               /* (c1, c3) at x1 */
-        "pkhbt r0, r9, r8, lsl #16\n\t"
-        "str r0, [r4], #16\n\t"                          /* c0 */
-        "pkhtb r8, r8, r9, asr #16\n\t"
-        "str r8, [r4, #-8]\n\t"                          /* c2 */
-        "pkhbt r0, r11, r12, lsl #16\n\t"
-        "str r0, [r4, #-12]\n\t"                         /* c1 */
-        "pkhtb r12, r12, r11, asr #16\n\t"
-        "str r12, [r4, #-4]\n\t"                         /* c3 */
+        DW_FILL_STEP
         "subs lr, lr, #1\n\t"
         "bne 2b\n\t"
         "ldrd r8, r9, [sp]\n\t"
