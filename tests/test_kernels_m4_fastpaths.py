@@ -3,10 +3,12 @@ the tflite-micro interpreter on one-operator models, (a) with the kernels built 
 paths) and (b) on the simulated board (the inline-assembly paths, -O2 firmware):
 - the folded requantization (tp_requant_rs / TP_RQ_PAIR / TP_DW_REQUANT4) at its edge, output shift -1
   (effective scale in [0.25, 0.5)), mixed with small scales; and the fallback when a channel has shift 0;
+  the quad GEMM's "nosign" form (output zero point -128);
 - the SRAM weight-cache load (int8 -> doubled int16), in several chunks, with a partial last channel quad;
 - channels with all-zero weights: skipped (compacted blob, constant fill) or computed (constant form);
 - the unfolded requantization (a live shift-0 channel) and the C recomputation of a shift > 0 channel;
-- the quad GEMM's K % 16 == 8 loop entry, a duplicated last pixel, both im2col gathers;
+- the quad GEMM's K % 16 == 8 loop entry, a lone last pixel (its own GEMM when folded, else a duplicated
+  one), both im2col gathers;
 - the 3x3 depthwise kernels with stride 1 and 2: tp_dw3x3_s8 (the NONE cases) and tp_dwconv_m4_s8's
   interior/border paths (the RELU cases, zero point above -128, and a shift-0 channel); more tp_dw3x3_s8
   shapes in test_kernels_m4_dwconv.py.
@@ -37,9 +39,10 @@ def _w_scales(rng, out_c: int, fallback: bool) -> list[float]:
     return [float(v) for v in s.astype(np.float32)]
 
 
-def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act, dead=0):
+def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act, dead=0, out_zp=None):
     """One CONV_2D / DEPTHWISE_CONV_2D; `dead` output channels get all-zero weights (with `fallback`, one
-    of them shift 0, and one live channel shift 1: the C requantization of shift > 0)."""
+    of them shift 0, and one live channel shift 1: the C requantization of shift > 0); output zero point
+    out_zp (default random in [-10, 10))."""
     n, h, w, c = in_shape
     if depthwise:
         out_c = c
@@ -59,7 +62,8 @@ def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act, de
                     quantized_dimension=3 if depthwise else 0)
     bt = TensorSpec((out_c,), "int32", [IN_SCALE * s for s in w_scales], [0] * out_c,
                     data=rng.integers(-100, 100, size=out_c).astype(np.int32))
-    y = TensorSpec((n, oh, ow, out_c), "int8", OUT_SCALE, int(rng.integers(-10, 10)))
+    zp = int(rng.integers(-10, 10))
+    y = TensorSpec((n, oh, ow, out_c), "int8", OUT_SCALE, zp if out_zp is None else out_zp)
     if depthwise:
         return tb.single_op_model("DEPTHWISE_CONV_2D", [x, wt, bt], [y],
                                   tb.depthwise_options(padding, (stride, stride), (1, 1), 1, act))
@@ -96,13 +100,24 @@ CASES = {   # name -> model factory(rng, fallback, act)
     # dead channels skipped (see DEAD): 50 live of 200 in two chunks, partial last quad, 15 pixels; K = 8
     "conv3x3_c32_dead_chunks": lambda r, f, a: _conv(r, (1, 8, 12, 32), 200, 3, 2, "VALID", False, f, a, 150),
     "conv1x1_c8_dead": lambda r, f, a: _conv(r, (1, 16, 24, 8), 60, 1, 1, "VALID", False, f, a, 50),
+    # 1x1 with an odd pixel count: the lone last pixel's GEMM (tp_gemm_quads1, folded layers) after one
+    # pixel pair; K = 256, 6 quads
+    "conv1x1_c256_s2_3px": lambda r, f, a: _conv(r, (1, 6, 2, 256), 24, 1, 2, "VALID", False, f, a),
+    # output zero point -128 (without a shift-0 channel: the "nosign" requantization): a computed dead
+    # channel (its constant form), the lone last pixel; compacted dead channels in chunks (im2col, 15 px)
+    "conv1x1_c16_s2_zp128": lambda r, f, a: _conv(r, (1, 16, 12, 16), 10, 1, 2, "VALID", False, f, a, 1, -128),
+    "conv1x1_c256_s2_3px_zp128": lambda r, f, a: _conv(r, (1, 6, 2, 256), 24, 1, 2, "VALID", False, f, a, 0,
+                                                       -128),
+    "conv3x3_c32_dead_zp128": lambda r, f, a: _conv(r, (1, 8, 12, 32), 200, 3, 2, "VALID", False, f, a, 150,
+                                                    -128),
     "dw3x3_c48_same": lambda r, f, a: _conv(r, (1, 8, 8, 48), 0, 3, 1, "SAME", True, f, a),
     "dw3x3_c12_s2_same": lambda r, f, a: _conv(r, (1, 16, 16, 12), 0, 3, 2, "SAME", True, f, a),
     "fc_4x768": lambda r, f, a: _fc(r, f, a),
 }
 
 
-DEAD = {"conv3x3_c32_dead_chunks": (200, 288, 50), "conv1x1_c8_dead": (60, 8, 10)}   # out_c, K, live
+DEAD = {"conv3x3_c32_dead_chunks": (200, 288, 50), "conv3x3_c32_dead_zp128": (200, 288, 50),
+        "conv1x1_c8_dead": (60, 8, 10)}   # out_c, K, live
 
 
 def _conv_weight_bytes(out_c: int, k: int, live: int) -> int:

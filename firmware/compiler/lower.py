@@ -98,13 +98,15 @@ def quad_blob(rows: np.ndarray, bias: np.ndarray, params: np.ndarray) -> np.ndar
 
 
 def requant_params(rows: np.ndarray, folded: np.ndarray, mults, out_zp: int,
-                   dead_out) -> tuple[np.ndarray, bool]:
-    """{m, c, r} per channel for the quad blob, and whether the layer needs the unfolded requantization
-    (tp_m4_gemm.h). r = -shift, c = 2^(r-1) (0 for r = 0). Folded (the default): c also holds out_zp * 2^r,
-    so the kernel adds no offset; a dead channel (zero weights) gets {0, its output - sign of its
-    accumulator, 0}. Unfolded when a live channel has shift 0 (its rounding term must be clamped at 0) or
-    when folding could overflow int32 (|v| + c + 128 * 2^r >= 2^31, v the SMMULR result). Channels with
-    shift > 0 get placeholders {0, 0, 1}: the kernel recomputes them with the op's multiplier/shift."""
+                   dead_out) -> tuple[np.ndarray, int]:
+    """{m, c, r} per channel for the quad blob, and the layer's requantization form (tp_m4_gemm.h TP_RQ_*:
+    0 folded, 1 unfolded, 2 nosign). r = -shift, c = 2^(r-1) (0 for r = 0). Folded (the default): c also
+    holds out_zp * 2^r, so the kernel adds no offset; a dead channel (zero weights) gets {0, its output -
+    sign of its accumulator, 0}. Nosign: folded with out_zp = -128, the kernel adds no sign term (a
+    negative accumulator gives -128 either way), a dead channel gets {0, its output, 0}. Unfolded when a
+    live channel has shift 0 (its rounding term must be clamped at 0) or when folding could overflow int32
+    (|v| + c + 128 * 2^r >= 2^31, v the SMMULR result). Channels with shift > 0 get placeholders {0, 0, 1}:
+    the kernel recomputes them with the op's multiplier/shift."""
     dead = ~rows.any(axis=1)
     bound = np.abs(folded.astype(np.int64)) + 128 * np.abs(rows.astype(np.int64)).sum(axis=1)   # |acc|
     unfolded = False
@@ -112,6 +114,7 @@ def requant_params(rows: np.ndarray, folded: np.ndarray, mults, out_zp: int,
         if not dead[c] and sh <= 0:
             v = (int(bound[c]) * m >> 31) + 1
             unfolded |= sh == 0 or v + (1 << (-sh - 1)) + 1 + (128 << -sh) >= 2**31
+    nosign = not unfolded and out_zp == -128
     params = np.zeros((rows.shape[0], 3), np.int64)
     params[:, 2] = 1
     for c, (m, sh) in enumerate(mults):
@@ -122,10 +125,10 @@ def requant_params(rows: np.ndarray, folded: np.ndarray, mults, out_zp: int,
         if unfolded:
             params[c] = (m, rnd, r)
         elif dead[c]:
-            params[c] = (0, dead_out[c] + (1 if folded[c] < 0 else 0), 0)
+            params[c] = (0, dead_out[c] + (1 if folded[c] < 0 and not nosign else 0), 0)
         else:
             params[c] = (m, rnd + (out_zp << r), r)
-    return params, unfolded
+    return params, 1 if unfolded else 2 if nosign else 0
 
 
 def conv_live_channels(rows: np.ndarray) -> np.ndarray:
@@ -141,12 +144,12 @@ def conv_live_channels(rows: np.ndarray) -> np.ndarray:
 def conv_blob(rows: np.ndarray, folded: np.ndarray, mults, out_zp: int, dead_out,
               live: np.ndarray) -> np.ndarray:
     """The M4 convolutions' weight blob (see tp_conv.h): int32 number of computed channels (`live`), int32
-    1 if the requantization is unfolded (requant_params), and when the other channels are skipped (all
+    the requantization form (requant_params), and when the other channels are skipped (all
     weights zero: constant output dead_out[c]) the int8 output of every channel (padded to 4 bytes) and the
     uint16 channel of each live one (padded to 4 bytes); then the quad blob of the live channels."""
-    params, unfolded = requant_params(rows[live], folded[live], [mults[c] for c in live], out_zp,
-                                      [dead_out[c] for c in live])
-    head = [np.array([live.size, unfolded], "<i4").tobytes()]
+    params, mode = requant_params(rows[live], folded[live], [mults[c] for c in live], out_zp,
+                                  [dead_out[c] for c in live])
+    head = [np.array([live.size, mode], "<i4").tobytes()]
     if live.size < rows.shape[0]:
         fill = np.zeros(-(-rows.shape[0] // 4) * 4, np.int8)
         fill[:rows.shape[0]] = dead_out

@@ -29,8 +29,8 @@ tp_status tp_conv_ref_s8(const tp_conv_s8_t *op, const int8_t *input, int8_t *ou
 int32_t tp_conv_scratch_bytes(const tp_conv_s8_t *op);
 
 /* The M4 convolutions below share these contracts:
- *  weights: int32 L = the number of live channels (nonzero weights), int32 1 if the requantization is
- *           "unfolded" (else 0; see tp_m4_gemm.h); if L < C_OUT, int8 fill[C_OUT] (the
+ *  weights: int32 L = the number of live channels (nonzero weights), int32 the requantization form
+ *           (0 folded, 1 unfolded, 2 nosign; see tp_m4_gemm.h); if L < C_OUT, int8 fill[C_OUT] (the
  *           constant output of each dead channel; padded to 4 bytes) and uint16 live[L] (their channels in
  *           increasing order; padded to 4 bytes); then the "quad blob" of the L live rows of [C_OUT, kp]
  *           (rows padded with zero weights to kp), see firmware/kernels/m4/tp_m4_gemm.h: per quad of

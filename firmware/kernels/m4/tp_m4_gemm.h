@@ -21,10 +21,14 @@
  * replaced by acc < 0 (they differ only when v = 0, where both give 0); SMMLAR adds c + (acc >> 31) to the
  * high word exactly. Then the output offset and SSAT #8 (the activation clamp, when narrower than
  * [-128, 127], is one pass over the layer's output at the end: none of the reference models needs it).
- * Two forms (the compiler picks one per layer, lower.py requant_params):
+ * Three forms (TP_RQ_*, the blob header's mode; the compiler picks one per layer, lower.py requant_params):
  *  folded:   c = 2^(r-1) + output_offset * 2^r, so ((v + c + (acc >> 31)) >> r) already holds the offset
  *            (exact while no int32 overflow, checked by the compiler). A channel with zero weights gets
  *            {0, its constant output - (acc >> 31), 0}.
+ *  nosign:   folded with output offset -128 (output zero point -128): the (acc >> 31) term is dropped. For
+ *            acc < 0, v <= 0 and RoundingDivideByPOT(v, r) <= 0, so the exact output is <= -128, i.e. -128
+ *            after SSAT; (v + c) >> r = -128 + floor((v + 2^(r-1)) / 2^r) <= -128 too. A channel with zero
+ *            weights gets {0, its constant output, 0}. 2 cycles less per 2 outputs.
  *  unfolded: c = 2^(r-1), 0 for r = 0 (shift 0: no rounding term at all), USAT #31 clamps c + (acc >> 31)
  *            at 0 (a no-op for r >= 1), the offset is added after the shift; 4 more cycles per 2 outputs.
  * Outputs of channels with shift > 0 (none in the reference models) are recomputed in C with the generic
@@ -78,6 +82,11 @@ static inline int32_t tp_cols_bytes(int32_t k)
 
 #define TP_GEMM_SENTINEL 0x7F7F7F7F
 
+/* The requantization forms (the blob header's mode word). */
+#define TP_RQ_FOLDED 0
+#define TP_RQ_UNFOLDED 1
+#define TP_RQ_NOSIGN 2
+
 #if TP_M4_ASM
 /* Requantize one accumulator in asm (tp_requant_rs, shifts <= -1 only): multiplier at [mp, #MO], shift at
  * [sp, #MO]; SMMULR(2 acc, m), rounding shift by r = -shift folded with the offset (off21 = 2 off + 1),
@@ -118,7 +127,7 @@ typedef struct {
     int8_t *end0;        /**< out0 + 4 * quads */
     int32_t off;         /**< output offset */
     int32_t kq;          /**< GEMM depth rounded to 8 (C path only) */
-    int32_t unfolded;    /**< the unfolded requantization (see above) */
+    int32_t mode;        /**< the requantization form, TP_RQ_* (see above) */
 } tp_gemm_job;
 
 /** Accumulators (2 * acc) of lane `ch` of the quad block w for both pixels of the column pair. */
@@ -142,9 +151,10 @@ static inline void tp_gemm_quads_c(const tp_gemm_job *j)
             int32_t acc[2];
             tp_gemm_lane(j, w, ch, acc);
             for (int32_t px = 0; px < 2; ++px) {
-                const int32_t rnd = tp_read_s8x4(rq + 4) + (acc[px] >> 31);
-                int32_t v = tp_smmulr(acc[px], tp_read_s8x4(rq)) + (j->unfolded && rnd < 0 ? 0 : rnd);
-                v = (v >> tp_read_s8x4(rq + 8)) + (j->unfolded ? j->off : 0);
+                const int32_t unf = j->mode == TP_RQ_UNFOLDED;
+                const int32_t rnd = tp_read_s8x4(rq + 4) + (j->mode == TP_RQ_NOSIGN ? 0 : acc[px] >> 31);
+                int32_t v = tp_smmulr(acc[px], tp_read_s8x4(rq)) + (unf && rnd < 0 ? 0 : rnd);
+                v = (v >> tp_read_s8x4(rq + 8)) + (unf ? j->off : 0);
                 o[px * j->d1 + ch] = (int8_t)tp_clamp(v, -128, 127);
             }
         }
@@ -189,7 +199,7 @@ static inline void tp_gemm_fix(const tp_gemm_job *j, const int8_t *w, int32_t la
     "ldr r12, [r1], #4\n\t"                                                                    \
     "ldr lr, [r1], #4\n\t"
 /* The K loop, 4 or 8 steps (8 or 16 inputs) per iteration; it ends having loaded the sentinel into r10 and
- * 8 bytes past the quad's weights into r12/lr (TP_GEMM_QUADS_FN steps r1 back). */
+ * 8 bytes past the quad's weights (channel 0's m and c) into r12/lr, which the requantization uses. */
 #define TP_GEMM_LOOP4                                                                          \
     TP_GEMM_NEXT                                                                               \
     ".p2align 3\n\t"                                                                           \
@@ -197,29 +207,39 @@ static inline void tp_gemm_fix(const tp_gemm_job *j, const int8_t *w, int32_t la
     TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP
 #define TP_GEMM_LOOP8 TP_GEMM_LOOP4 TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP TP_GEMM_STEP
 /* Requantize channel j's two accumulators A, B in place: {m, c, r} from the blob, SMMLAR with the rounding
- * term, shift, SSAT #8 (12 cycles); Z (unfolded layers): the term clamped at 0 (USAT, for r = 0) and the
- * output offset (lr) added after the shift (16 cycles). */
-#define TP_GEMM_Z(A, B) "usat r0, #31, r0\n\t", "add " A ", " A ", lr\n\t", "add " B ", " B ", lr\n\t"
-#define TP_GEMM_Z_LR "ldr lr, [sp, #16]\n\t"   /* the output offset */
-#define TP_GEMM_FOLDED(A, B) "", "", ""
-#define TP_GEMM_RQ_(A, B, U, OA, OB)                                                           \
-    "ldm r1!, {r10, r11, r12}\n\t"                                                             \
-    "add r0, r11, " A ", asr #31\n\t"                                                          \
-    U                                                                                          \
-    "smmlar " A ", " A ", r10, r0\n\t"                                                         \
-    "add r0, r11, " B ", asr #31\n\t"                                                          \
-    U                                                                                          \
-    "smmlar " B ", " B ", r10, r0\n\t"                                                         \
-    "asr " A ", " A ", r12\n\t"                                                                \
-    "asr " B ", " B ", r12\n\t"                                                                \
-    OA OB                                                                                      \
+ * term T, shift, SSAT #8, per MODE: FOLDED: T = c + (acc >> 31) (12 cycles); NOSIGN (output zero point
+ * -128): T = c, every acc < 0 gives an output <= -128 either way (10 cycles); UNFOLDED: T clamped at 0
+ * (USAT, for r = 0) and the output offset (lr) added after the shift (16 cycles). */
+#define TP_GEMM_T_FOLDED(C, A) "add r0, " C ", " A ", asr #31\n\t"
+#define TP_GEMM_T_UNFOLDED(C, A) TP_GEMM_T_FOLDED(C, A) "usat r0, #31, r0\n\t"
+#define TP_GEMM_T_NOSIGN(C, A) ""
+#define TP_GEMM_R_FOLDED(C) "r0"
+#define TP_GEMM_R_UNFOLDED(C) "r0"
+#define TP_GEMM_R_NOSIGN(C) C
+#define TP_GEMM_O_FOLDED(A) ""
+#define TP_GEMM_O_UNFOLDED(A) "add " A ", " A ", lr\n\t"
+#define TP_GEMM_O_NOSIGN(A) ""
+#define TP_GEMM_Z_LR "ldr lr, [sp, #16]\n\t"   /* UNFOLDED: the output offset */
+#define TP_GEMM_RQ_(LOAD, M, C, R, MID, A, B, MODE)                                            \
+    LOAD                                                                                       \
+    TP_GEMM_T_##MODE(C, A)                                                                     \
+    "smmlar " A ", " A ", " M ", " TP_GEMM_R_##MODE(C) "\n\t"                                  \
+    TP_GEMM_T_##MODE(C, B)                                                                     \
+    "smmlar " B ", " B ", " M ", " TP_GEMM_R_##MODE(C) "\n\t"                                  \
+    MID                                                                                        \
+    "asr " A ", " A ", " R "\n\t"                                                              \
+    "asr " B ", " B ", " R "\n\t"                                                              \
+    TP_GEMM_O_##MODE(A) TP_GEMM_O_##MODE(B)                                                    \
     "ssat " A ", #8, " A "\n\t"                                                                \
     "ssat " B ", #8, " B "\n\t"
-#define TP_GEMM_RQ__(...) TP_GEMM_RQ_(__VA_ARGS__)   /* MODE(A, B) expands to the three strings U, OA, OB */
-#define TP_GEMM_RQ(A, B, MODE) TP_GEMM_RQ__(A, B, MODE(A, B))
+/* Channel 0: the K loop's last loads left its m in r12 and c in lr; only r is loaded (then, unfolded, the
+ * output offset into lr). Channels 1..3: {m, c, r} with one LDM. */
+#define TP_GEMM_RQ0(A, B, MODE, LR) TP_GEMM_RQ_("ldr r10, [r1], #4\n\t", "r12", "lr", "r10", LR, A, B, MODE)
+#define TP_GEMM_RQ(A, B, MODE)                                                                 \
+    TP_GEMM_RQ_("ldm r1!, {r10, r11, r12}\n\t", "r10", "r11", "r12", "", A, B, MODE)
 
-/** The quad GEMM in asm, NAME running LOOP (TP_GEMM_LOOP4 or 8) and requantizing in MODE (TP_GEMM_FOLDED
- *  or TP_GEMM_Z, which needs LR = TP_GEMM_Z_LR). Per quad: bias, the sentinel-terminated loop,
+/** The quad GEMM in asm, NAME running LOOP (TP_GEMM_LOOP4 or 8) and requantizing in MODE (FOLDED, NOSIGN
+ *  or UNFOLDED, which needs LR = TP_GEMM_Z_LR). Per quad: bias, the sentinel-terminated loop,
  *  requantization, the four bytes of each pixel packed (BFI) and stored with one STR. Loop invariants live
  *  on the stack: [sp] cols, [sp+4] out0, [sp+8] d1, [sp+12] end0, [sp+16] off. */
 #define TP_GEMM_QUADS_FN(NAME, LOOP, MODE, LR)                                                 \
@@ -240,9 +260,7 @@ static inline void tp_gemm_fix(const tp_gemm_job *j, const int8_t *w, int32_t la
             LOOP                                                                               \
             "cmp r10, #0x7f7f7f7f\n\t"                                                         \
             "bne 2b\n\t"                                                                       \
-            "sub r1, r1, #8\n\t"                                                               \
-            LR                                                                                 \
-            TP_GEMM_RQ("r2", "r3", MODE) TP_GEMM_RQ("r4", "r5", MODE)                          \
+            TP_GEMM_RQ0("r2", "r3", MODE, LR) TP_GEMM_RQ("r4", "r5", MODE)                     \
             TP_GEMM_RQ("r6", "r7", MODE) TP_GEMM_RQ("r8", "r9", MODE)                          \
             "bfi r2, r4, #8, #8\n\t"                                                           \
             "bfi r3, r5, #8, #8\n\t"                                                           \
@@ -264,28 +282,101 @@ static inline void tp_gemm_fix(const tp_gemm_job *j, const int8_t *w, int32_t la
             : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr",  \
               "cc", "memory");                                                                 \
     }
-TP_GEMM_QUADS_FN(tp_gemm_quads4, TP_GEMM_LOOP4, TP_GEMM_FOLDED, "")
-TP_GEMM_QUADS_FN(tp_gemm_quads8, TP_GEMM_LOOP8, TP_GEMM_FOLDED, "")
-TP_GEMM_QUADS_FN(tp_gemm_quads4z, TP_GEMM_LOOP4, TP_GEMM_Z, TP_GEMM_Z_LR)
-TP_GEMM_QUADS_FN(tp_gemm_quads8z, TP_GEMM_LOOP8, TP_GEMM_Z, TP_GEMM_Z_LR)
+TP_GEMM_QUADS_FN(tp_gemm_quads4, TP_GEMM_LOOP4, FOLDED, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads8, TP_GEMM_LOOP8, FOLDED, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads4n, TP_GEMM_LOOP4, NOSIGN, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads8n, TP_GEMM_LOOP8, NOSIGN, "")
+TP_GEMM_QUADS_FN(tp_gemm_quads4z, TP_GEMM_LOOP4, UNFOLDED, TP_GEMM_Z_LR)
+TP_GEMM_QUADS_FN(tp_gemm_quads8z, TP_GEMM_LOOP8, UNFOLDED, TP_GEMM_Z_LR)
+/* One pixel (slot 0 of the columns; the odd last pixel of a layer), FOLDED or NOSIGN, 4 steps per
+ * iteration: a step is 4 SMLADs and 4 loads (11 cycles, where the pair's 16 also computed the duplicate
+ * pixel). Accumulators r2, r4, r6, r8; the packed word stored at out0. */
+#define TP_GEMM_STEP1                                                                          \
+    "smlad r2, r12, r10, r2\n\t"                                                               \
+    "smlad r4, lr, r10, r4\n\t"                                                                \
+    "ldrd r12, lr, [r1], #8\n\t"                                                               \
+    "smlad r6, r12, r10, r6\n\t"                                                               \
+    "smlad r8, lr, r10, r8\n\t"                                                                \
+    TP_GEMM_NEXT1
+#define TP_GEMM_NEXT1                                                                          \
+    "ldr r10, [r0], #8\n\t"                                                                    \
+    "ldr r12, [r1], #4\n\t"                                                                    \
+    "ldr lr, [r1], #4\n\t"
+#define TP_GEMM_RQ1(LOAD, M, C, R, A, MODE)                                                    \
+    LOAD                                                                                       \
+    TP_GEMM_T_##MODE(C, A)                                                                     \
+    "smmlar " A ", " A ", " M ", " TP_GEMM_R_##MODE(C) "\n\t"                                  \
+    "asr " A ", " A ", " R "\n\t"                                                              \
+    "ssat " A ", #8, " A "\n\t"
+#define TP_GEMM_RQ1N(A, MODE) TP_GEMM_RQ1("ldm r1!, {r10, r11, r12}\n\t", "r10", "r11", "r12", A, MODE)
+#define TP_GEMM_QUADS1_FN(NAME, MODE)                                                          \
+    static inline void NAME(const tp_gemm_job *job)                                            \
+    {                                                                                          \
+        register const tp_gemm_job *j __asm__("r0") = job;                                     \
+        __asm__ volatile("ldm r0, {r1, r2, r3, r4, r5, r6}\n\t"                                 \
+                         "push {r1, r3, r4, r5, r6}\n\t"                                        \
+                         "mov r0, r1\n\t"                                                      \
+                         "mov r1, r2\n\t"                                                      \
+                         "1:\n\t"                                                              \
+                         "ldm r1!, {r2, r4, r6, r8}\n\t"                                       \
+                         TP_GEMM_NEXT1                                                         \
+                         ".p2align 3\n\t"                                                      \
+                         "2:\n\t"                                                              \
+                         TP_GEMM_STEP1 TP_GEMM_STEP1 TP_GEMM_STEP1 TP_GEMM_STEP1               \
+                         "cmp r10, #0x7f7f7f7f\n\t"                                            \
+                         "bne 2b\n\t"                                                          \
+                         TP_GEMM_RQ1("ldr r10, [r1], #4\n\t", "r12", "lr", "r10", "r2", MODE)  \
+                         TP_GEMM_RQ1N("r4", MODE) TP_GEMM_RQ1N("r6", MODE) TP_GEMM_RQ1N("r8", MODE) \
+                         "bfi r2, r4, #8, #8\n\t"                                              \
+                         "bfi r2, r6, #16, #8\n\t"                                             \
+                         "bfi r2, r8, #24, #8\n\t"                                             \
+                         "ldr r10, [sp, #4]\n\t"                                               \
+                         "str r2, [r10], #4\n\t"                                               \
+                         "ldr r12, [sp, #12]\n\t"                                              \
+                         "str r10, [sp, #4]\n\t"                                               \
+                         "ldr r0, [sp]\n\t"                                                    \
+                         "cmp r10, r12\n\t"                                                    \
+                         "bne 1b\n\t"                                                          \
+                         "add sp, sp, #20\n\t"                                                 \
+                         : "+r"(j)                                                             \
+                         :                                                                     \
+                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", \
+                           "lr", "cc", "memory");                                              \
+    }
+TP_GEMM_QUADS1_FN(tp_gemm_quads1, FOLDED)
+TP_GEMM_QUADS1_FN(tp_gemm_quads1n, NOSIGN)
 typedef void (*tp_gemm_fn)(const tp_gemm_job *job);
+/** The variant for a lone pixel (!second: only out0 is written): tp_gemm_quads1/1n, or for unfolded
+ *  layers `pair` (which also computes the duplicate). */
+static inline tp_gemm_fn tp_gemm_pick1(tp_gemm_fn pair, int32_t mode)
+{
+    return mode == TP_RQ_UNFOLDED ? pair : mode == TP_RQ_NOSIGN ? tp_gemm_quads1n : tp_gemm_quads1;
+}
 /** The asm variant for calls of `quads` quads (chosen once per chunk, outside the pixel loop): the 8-step
  *  loop when kq % 16 == 0 and the call is long enough (TP_GEMM_MIN8); the clamped rounding term when the
  *  layer has shift-0 channels. */
-static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t unfolded)
+static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t mode)
 {
     const int eight = (kq & 8) == 0 && (TP_GEMM_MIN8 == 0 || quads * kq >= TP_GEMM_MIN8);
-    if (unfolded) {
+    if (mode == TP_RQ_UNFOLDED) {
         return eight ? tp_gemm_quads8z : tp_gemm_quads4z;
+    }
+    if (mode == TP_RQ_NOSIGN) {
+        return eight ? tp_gemm_quads8n : tp_gemm_quads4n;
     }
     return eight ? tp_gemm_quads8 : tp_gemm_quads4;
 }
 #else
 typedef void (*tp_gemm_fn)(const tp_gemm_job *job);
-static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t unfolded)
+static inline tp_gemm_fn tp_gemm_pick(int32_t kq, int32_t quads, int32_t mode)
 {
-    (void)kq, (void)quads, (void)unfolded;
+    (void)kq, (void)quads, (void)mode;
     return tp_gemm_quads_c;
+}
+static inline tp_gemm_fn tp_gemm_pick1(tp_gemm_fn pair, int32_t mode)
+{
+    (void)mode;
+    return pair;
 }
 #endif
 
@@ -434,7 +525,7 @@ typedef void (*tp_col_fn)(const tp_conv_s8_t *op, const int8_t *in_b, int32_t px
  *  others ("dead": all weights zero) output a constant, fill[c]. Returns the first quad. */
 typedef struct {
     int32_t live;            /**< live channels; == C_OUT: no header arrays, quad lane j is channel j */
-    int32_t unfolded;        /**< the unfolded requantization */
+    int32_t mode;            /**< the requantization form, TP_RQ_* */
     const int8_t *fill;      /**< C_OUT bytes: the output of every channel (dead ones matter) */
     const uint16_t *map;     /**< channel of compacted lane j, j < live */
 } tp_blob_head;
@@ -443,7 +534,7 @@ static inline const int8_t *tp_blob_header(const tp_conv_s8_t *op, tp_blob_head 
 {
     const int8_t *b = op->weights;
     h->live = tp_read_s8x4(b);
-    h->unfolded = tp_read_s8x4(b + 4);
+    h->mode = tp_read_s8x4(b + 4);
     h->fill = b + 8;
     h->map = (const uint16_t *)(const void *)(h->fill + ((op->output.c + 3) & ~3));
     return h->live == op->output.c ? h->fill : (const int8_t *)(h->map + ((h->live + 1) & ~1));
@@ -563,15 +654,16 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
     }
     const int32_t sentinel[2] = {TP_GEMM_SENTINEL, TP_GEMM_SENTINEL};
     __builtin_memcpy(scratch + 2 * kq, sentinel, 8);
-    const tp_gemm_job job = {scratch, NULL, NULL, 0, NULL, p->output_offset, kq, c.h.unfolded};
+    const tp_gemm_job job = {scratch, NULL, NULL, 0, NULL, p->output_offset, kq, c.h.mode};
     c.job = job;
     for (c.q0 = 0; c.q0 < quads; c.q0 += chunk) {
         c.nq = quads - c.q0 < chunk ? quads - c.q0 : chunk;
         c.full = compact || 4 * (c.q0 + c.nq) <= out_c ? c.nq : c.nq - 1;
         c.nl = c.h.live - 4 * c.q0 < 4 * c.nq ? c.h.live - 4 * c.q0 : 4 * c.nq;   /* lanes of this chunk */
         c.w = cache;
-        const tp_gemm_fn gemm = tp_gemm_pick(kq, c.full, c.h.unfolded);
-        c.gemm_last = tp_gemm_pick(kq, 1, c.h.unfolded);
+        const tp_gemm_fn gemm = tp_gemm_pick(kq, c.full, c.h.mode);
+        c.gemm_last = tp_gemm_pick(kq, 1, c.h.mode);
+        const tp_gemm_fn gemm1 = tp_gemm_pick1(gemm, c.h.mode);
         tp_load_quads(cache, blob + c.q0 * tp_quad_flash_stride(k), c.nq, kq);
         for (int32_t b = 0; b < op->output.n; ++b) {
             const int8_t *in_b = input + b * op->input.h * op->input.w * op->input.c;
@@ -586,7 +678,7 @@ static inline tp_status tp_conv_run(const tp_conv_s8_t *op, const int8_t *input,
                 c.job.d1 = d1;
                 c.job.end0 = base + 4 * c.full;
                 if (c.full > 0) {
-                    gemm(&c.job);
+                    (second ? gemm : gemm1)(&c.job);
                 }
                 if (c.full < c.nq) {
                     tp_conv_partial(&c, base, second);
