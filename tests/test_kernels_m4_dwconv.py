@@ -73,14 +73,17 @@ def _case(name, spec, tmp_path_factory):
 
 @pytest.mark.unit
 def test_dw3x3_scratch_batches():
-    """Small images get the planes of several channel groups (filled together, up to 8 KB), larger ones one
-    group; plus the accumulators of the band's row pairs (512 bytes each, + 512 alignment). The sim cases
+    """Small images get the planes of several channel groups (filled together, up to 8 KB; groups up to
+    1280 bytes, 2240 at stride 1), larger ones one group; plus the accumulators of the band's row pairs (512
+    bytes each, + 512 alignment). The sim cases
     3x4x256 (17 groups a batch, 4 batches) and 6x4x128 stride 2 (10 a batch) run the batched path."""
     from tinyperf.firmware.compiler.lower import dw3x3_scratch_bytes
     assert dw3x3_scratch_bytes((1, 3, 4, 256), 1) == 17 * 480 + 512 * 3      # words 3, 2 row pairs
     assert dw3x3_scratch_bytes((1, 3, 2, 128), 2) == 10 * 800 + 512 * 2      # transposed: words 5, 1 pair
     assert dw3x3_scratch_bytes((1, 6, 6, 6), 1) == 2 * 640 + 512 * 4         # two groups (the second of 2)
-    assert dw3x3_scratch_bytes((1, 25, 5, 64), 1) == 2240 + 512 * 4          # KWS: one group (14 words)
+    assert dw3x3_scratch_bytes((1, 25, 5, 64), 1) == 3 * 2240 + 512 * 4      # KWS: three groups (14 words)
+    assert dw3x3_scratch_bytes((1, 16, 16, 12), 1) == 3 * 1440 + 512 * 5     # sim case: 3 groups (9 words)
+    assert dw3x3_scratch_bytes((1, 12, 12, 32), 2) == 2080 + 512 * 3         # stride 2: one group (13 words)
 
 
 @pytest.mark.unit

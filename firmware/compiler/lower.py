@@ -286,6 +286,8 @@ def _dw3x3_transposed(out_shape) -> bool:
 
 
 DW3X3_BATCH_GROUP_BYTES = 1280   # channel groups this small (small images) are filled in batches ...
+DW3X3_BATCH_GROUP_BYTES_S1 = 2240   # ... at stride 1 up to this size (KWS 25x5: -4 k cycles a layer; at
+                                    # stride 2 a 24x24 batch was 2 k slower) ...
 DW3X3_BATCH_BYTES = 8192         # ... of up to this many plane bytes
 
 
@@ -302,7 +304,8 @@ def dw3x3_scratch_bytes(out_shape, stride: int) -> int:
     band_pairs = (min(os_, band) + 1) // 2
     group = 4 * DW3X3_CHANNELS * words * DW3X3_ROWS
     groups = (out_shape[3] + DW3X3_CHANNELS - 1) // DW3X3_CHANNELS
-    batch = min(groups, DW3X3_BATCH_BYTES // group) if group <= DW3X3_BATCH_GROUP_BYTES else 1
+    limit = DW3X3_BATCH_GROUP_BYTES_S1 if stride == 1 else DW3X3_BATCH_GROUP_BYTES
+    batch = min(groups, DW3X3_BATCH_BYTES // group) if group <= limit else 1
     return group * batch + 512 * (band_pairs + 1)
 
 
