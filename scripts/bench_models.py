@@ -139,6 +139,9 @@ def main(argv=None) -> int:
     ap.add_argument("--kernels", default="m4", choices=("m4", "ref"))
     ap.add_argument("--no-sim", action="store_true", help="host-side figures only (MACs, memory)")
     ap.add_argument("--per-layer", action="store_true", help="print the per-layer cycle table")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also simulate the reference kernels (firmware/kernels/ref) in the same run and print "
+                         "the speed-up over them")
     ap.add_argument("--protocol", action="store_true",
                     help="also run the firmware over the EEMBC protocol and print the latency it reports")
     args = ap.parse_args(argv)
@@ -151,7 +154,8 @@ def main(argv=None) -> int:
         model = models_dir() / file
         with tempfile.TemporaryDirectory() as tmp:
             cm = compile_model(model, tmp, kernels=args.kernels)
-            stack = stack_estimate(Path(tmp), args.kernels)
+            # measured on the simulated core below; the static estimate only without it
+            stack = stack_estimate(Path(tmp), args.kernels) if args.no_sim else 0
         head, total = tflm_arena(model)
         row = dict(task=task, macs=cm.macs, arena=cm.arena_bytes, weights=cm.weights_bytes, stack=stack,
                    tflm_head=head, tflm_total=total, target_ms=target_ms)
@@ -165,6 +169,8 @@ def main(argv=None) -> int:
                     row["protocol_us"] = protocol_latency_us(task, model, args.kernels)
                 except Exception as e:  # the firmware path belongs to other modules; report, continue
                     row["protocol_us"] = f"failed: {str(e).splitlines()[0][:80]}"
+            if args.baseline:
+                row["baseline_cycles"] = simulate(task, model, "ref")["cycles"]
             per_layer[task] = (cm, sim["layers"])
         rows.append(row)
 
@@ -191,6 +197,10 @@ def main(argv=None) -> int:
               f"{r['tflm_head']:>9} {r['tflm_total']:>8} {r.get('exact', '-')!s:>5}")
     if args.no_sim:
         print("simulated columns pending (--no-sim)")
+    for r in rows:
+        if "baseline_cycles" in r:
+            print(f"{r['task']}: reference kernels {r['baseline_cycles']} cycles in this run; "
+                  f"{args.kernels} kernels {r['baseline_cycles'] / r['cycles']:.2f}x faster")
     for r in rows:
         if "protocol_us" in r:
             print(f"{r['task']}: firmware-reported latency over the EEMBC protocol: {r['protocol_us']} us")

@@ -1,7 +1,7 @@
 """Fast paths of the Cortex-M4 kernels that the random-shape tests rarely reach, checked bit for bit against
 the tflite-micro interpreter on one-operator models, (a) with the kernels built for the host (portable C
 paths) and (b) on the simulated board (the inline-assembly paths, -O2 firmware):
-- the folded requantization (tp_requant_rs / TP_RQ_PAIR / TP_DW_REQUANT4) at its edge, output shift -1
+- the folded requantization (tp_requant_rs in the FC kernel, TP_DW_REQUANT4) at its edge, output shift -1
   (effective scale in [0.25, 0.5)), mixed with small scales; and the fallback when a channel has shift 0;
   the quad GEMM's "nosign" form (output zero point -128);
 - the SRAM weight-cache load (int8 -> doubled int16), in several chunks, with a partial last channel quad;
@@ -73,7 +73,7 @@ def _conv(rng, in_shape, out_c, k, stride, padding, depthwise, fallback, act, de
 
 def _fc(rng, fallback, act):
     batches, depth, out_depth = 4, 768, 9
-    w_scale = 0.7 if fallback else 0.3   # shift 0 (generic path) / shift -1 (TP_RQ_PAIR's edge)
+    w_scale = 0.7 if fallback else 0.3   # shift 0 (generic path) / shift -1 (the folded form's edge)
     weights = (rng.integers(-1, 2, size=(out_depth, depth)) * (rng.random((out_depth, depth)) < 0.08))
     weights = weights.astype(np.int8)
     x = TensorSpec((batches, depth), "int8", IN_SCALE, -128)

@@ -12,13 +12,6 @@
 
 #define TP_AVGPOOL_MAX_COUNT 256   /* int16 lanes: |sum| <= 128 * count <= 32768 */
 
-static inline uint32_t pool_read4(const int8_t *p)
-{
-    uint32_t v;
-    __builtin_memcpy(&v, p, 4);
-    return v;
-}
-
 /* TFLite: (sum > 0 ? sum + count / 2 : sum - count / 2) / count (C division truncates), clamped. */
 static inline int8_t pool_mean(int32_t sum, int32_t count, int32_t lo, int32_t hi)
 {
@@ -41,7 +34,7 @@ static void pool_pixel(const tp_pool_s8_t *op, const int8_t *win, int32_t rows, 
         for (int32_t y = rows; y > 0; --y, row += row_stride) {
             const int8_t *p = row;
             for (int32_t x = cols; x > 0; --x, p += c) {
-                const uint32_t w0 = pool_read4(p), w1 = pool_read4(p + 4);
+                const uint32_t w0 = (uint32_t)tp_read_s8x4(p), w1 = (uint32_t)tp_read_s8x4(p + 4);
                 e0 = (uint32_t)tp_sxtab16((int32_t)e0, (int32_t)w0);
                 o0 = (uint32_t)tp_sxtab16_ror8((int32_t)o0, (int32_t)w0);
                 e1 = (uint32_t)tp_sxtab16((int32_t)e1, (int32_t)w1);
@@ -64,7 +57,7 @@ static void pool_pixel(const tp_pool_s8_t *op, const int8_t *win, int32_t rows, 
         for (int32_t y = rows; y > 0; --y, row += row_stride) {
             const int8_t *p = row;
             for (int32_t x = cols; x > 0; --x, p += c) {
-                const uint32_t w0 = pool_read4(p);
+                const uint32_t w0 = (uint32_t)tp_read_s8x4(p);
                 e0 = (uint32_t)tp_sxtab16((int32_t)e0, (int32_t)w0);
                 o0 = (uint32_t)tp_sxtab16_ror8((int32_t)o0, (int32_t)w0);
             }

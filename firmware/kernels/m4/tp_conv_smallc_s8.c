@@ -22,25 +22,12 @@
 
 #define SC_MAX_GROUPS 16
 
-
 /** From the doubled accumulator (see tp_conv_smallc.h): output - act_min in [0, 255], or for the full
  *  range the output byte. */
 static inline uint32_t sc_requant(int32_t acc2, int32_t mult, int32_t cst, int32_t shift, int32_t full)
 {
     const int32_t v = tp_smmlar(acc2, mult, cst + (acc2 >> 31)) >> shift;
-    return full ? (uint32_t)(v < -128 ? -128 : (v > 127 ? 127 : v)) & 0xFFu : tp_usat8(v);
-}
-
-/** int16 pair (lo, hi) from two sign-extended bytes. */
-static inline int32_t sc_pack16(int32_t lo, int32_t hi)
-{
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    int32_t r;
-    __asm__ ("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
-    return r;
-#else
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-#endif
+    return full ? (uint32_t)tp_ssat8(v) & 0xFFu : tp_usat8(v);
 }
 
 /** Byte offsets of the tail taps of a receptive field (rows `rs` bytes apart): 4 per tail group, the
@@ -75,8 +62,8 @@ static inline void sc_pixel(const tp_conv_smallc_s8_t *op, const int8_t *f, int3
         }
     }
     for (int32_t j = ng; j > 0; --j, cw += 4, goff += 4) {
-        cw[0] = sc_pack16(f[goff[0]], f[goff[2]]);
-        cw[2] = sc_pack16(f[goff[1]], f[goff[3]]);
+        cw[0] = tp_pkhbt16(f[goff[0]], f[goff[2]]);
+        cw[2] = tp_pkhbt16(f[goff[1]], f[goff[3]]);
     }
 }
 
@@ -274,7 +261,7 @@ static inline void sc_pixel_k3r2t1(const int8_t *f, int32_t rs, int32_t *cw)
     v = tp_read_s8x4(f2 + 4);
     cw[20] = tp_sxtb16(v);
     cw[22] = tp_sxtb16_ror8(v);
-    cw[24] = sc_pack16(f[8], f2[8]);
+    cw[24] = tp_pkhbt16(f[8], f2[8]);
     cw[26] = f1[8];
 }
 

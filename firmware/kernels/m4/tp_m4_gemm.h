@@ -87,35 +87,6 @@ static inline int32_t tp_cols_bytes(int32_t k)
 #define TP_RQ_UNFOLDED 1
 #define TP_RQ_NOSIGN 2
 
-#if TP_M4_ASM
-/* Requantize one accumulator in asm (tp_requant_rs, shifts <= -1 only): multiplier at [mp, #MO], shift at
- * [sp, #MO]; SMMULR(2 acc, m), rounding shift by r = -shift folded with the offset (off21 = 2 off + 1),
- * clamp, store at [OUT, #I]. */
-#define TP_RQ_ASM(A, MO, I)                                                                    \
-    "ldr %[m], [%[mp], #" MO "]\n\t"                                                            \
-    "ldr %[r], [%[sp], #" MO "]\n\t"                                                            \
-    "mvn %[r], %[r]\n\t"                                                                       \
-    TP_RQ_CORE(A, "%[o], #" I)
-/* Two adjacent channels (multiplier/shift at mp/sp, every shift <= -1) of one pixel: O[0] from A, O[1]
- * from B. OFF21 = 2 * output_offset + 1. */
-#define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
-    do {                                                                                       \
-        int32_t m_, r_, v_;                                                                    \
-        __asm__ volatile(TP_RQ_ASM("%[a]", "0", "0") TP_RQ_ASM("%[b]", "4", "1")                \
-                         : [m] "=&r"(m_), [r] "=&r"(r_), [v] "=&r"(v_)                          \
-                         : [a] "r"(A), [b] "r"(B), [mp] "r"(MP), [sp] "r"(SP), [o] "r"(O),       \
-                           [off] "r"(OFF21), [lo] "r"(LO), [hi] "r"(HI),                         \
-                           "m"(*(const int32_t(*)[2])(MP)), "m"(*(const int32_t(*)[2])(SP))       \
-                         : "cc", "memory");                                                    \
-    } while (0)
-#else
-#define TP_RQ_PAIR(O, MP, SP, OFF21, LO, HI, A, B)                                             \
-    do {                                                                                       \
-        (O)[0] = (int8_t)tp_clamp(tp_requant_rs(A, (MP)[0], -(SP)[0] - 1, OFF21), LO, HI);      \
-        (O)[1] = (int8_t)tp_clamp(tp_requant_rs(B, (MP)[1], -(SP)[1] - 1, OFF21), LO, HI);      \
-    } while (0)
-#endif
-
 /** One call of the quad GEMM: all quads [w, ...) for one column pair; outputs of pixel 0 at out0 (4 bytes
  *  per quad, channel order), of pixel 1 at out0 + d1 (d1 = 0 when the second pixel duplicates the first).
  *  The asm reads the fields in this order. */
